@@ -1,0 +1,16 @@
+"""Analyzers: one module per playbook step; each a pure function of facts and lookups.
+
+Importing this package registers every built-in analyzer in ``REGISTRY``.
+"""
+
+from heron.analyzers import (  # noqa: F401  (registration on import)
+    attachments,
+    authentication,
+    indicators,
+    org_lists,
+    reputation,
+    sender,
+)
+from heron.analyzers.base import REGISTRY, Analyzer, AnalyzerContext, AnalyzerResult, Lookups
+
+__all__ = ["REGISTRY", "Analyzer", "AnalyzerContext", "AnalyzerResult", "Lookups"]

@@ -1,0 +1,99 @@
+"""URL and file-hash reputation from the loaded threat-intel feeds.
+
+A url is looked up as written, then by its host and the host's organisational domain;
+a file by its sha256, sha1 and md5. A hit is a high finding on the url or file entity;
+an entity that was looked up without a hit gets an informational finding, so "checked
+and not listed" stays distinct from "could not check".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from heron.analyzers.base import AnalyzerContext, AnalyzerResult, IntelLookup, analyzer
+from heron.domain.entities import EntityRef, EntityType, Finding
+from heron.domain.names import organisational_domain
+from heron.domain.verdicts import Severity
+from heron.mail.facts import Attachment, Url
+
+URLS = "url-reputation"
+FILES = "file-reputation"
+
+
+@analyzer(
+    URLS,
+    accepts=(EntityType.URL, EntityType.DOMAIN),
+    needs=("intel",),
+    description="Looks up each url and its domain in the threat-intel feeds.",
+)
+def check_urls(context: AnalyzerContext) -> AnalyzerResult:
+    intel = context.lookups.intel
+    if intel is None or context.lookups.intel_size == 0:
+        return AnalyzerResult.not_applicable("no threat-intel feeds are loaded")
+    urls = _unique_urls(context.message.urls)
+    findings = [_url_finding(intel, url) for url in urls]
+    hits = [f for f in findings if f.severity.rank > 0]
+    return AnalyzerResult.from_findings(
+        findings,
+        f"{len(hits)} of {len(urls)} url(s) listed in threat intel",
+        clean_summary=f"{len(urls)} url(s) not listed in {context.lookups.intel_size} indicators",
+    )
+
+
+@analyzer(
+    FILES,
+    accepts=(EntityType.FILE,),
+    needs=("intel",),
+    description="Looks up each attachment's hashes in the threat-intel feeds.",
+)
+def check_files(context: AnalyzerContext) -> AnalyzerResult:
+    intel = context.lookups.intel
+    if intel is None or context.lookups.intel_size == 0:
+        return AnalyzerResult.not_applicable("no threat-intel feeds are loaded")
+    files = list({a.sha256: a for a in context.message.attachments}.values())
+    findings = [_file_finding(intel, attachment) for attachment in files]
+    hits = [f for f in findings if f.severity.rank > 0]
+    return AnalyzerResult.from_findings(
+        findings,
+        f"{len(hits)} of {len(files)} file(s) listed in threat intel",
+        clean_summary=f"{len(files)} file(s) not listed in {context.lookups.intel_size} indicators",
+    )
+
+
+def _unique_urls(urls: tuple[Url, ...]) -> list[Url]:
+    return list({u.url: u for u in urls}.values())
+
+
+def _url_finding(intel: IntelLookup, url: Url) -> Finding:
+    entity = EntityRef(EntityType.URL, url.url)
+    checks = [("url", url.url, "the url")]
+    if url.host:
+        checks.append(("domain", url.host, f"its host {url.host}"))
+        org = organisational_domain(url.host)
+        if org != url.host:
+            checks.append(("domain", org, f"its domain {org}"))
+    for kind, value, what in checks:
+        hits = intel.lookup(kind, value)
+        if hits:
+            return _hit(URLS, entity, hits, f"{what} is listed")
+    return Finding(URLS, entity, "not-listed", Severity.INFORMATIONAL, "not listed in threat intel")
+
+
+def _file_finding(intel: IntelLookup, attachment: Attachment) -> Finding:
+    entity = EntityRef(EntityType.FILE, attachment.sha256)
+    for kind, value in (("sha256", attachment.sha256), ("sha1", attachment.sha1), ("md5", attachment.md5)):
+        hits = intel.lookup(kind, value)
+        if hits:
+            return _hit(FILES, entity, hits, f"{attachment.filename or 'the file'}'s {kind} is listed")
+    return Finding(FILES, entity, "not-listed", Severity.INFORMATIONAL, "not listed in threat intel")
+
+
+def _hit(analyzer_name: str, entity: EntityRef, hits: list[Any], what: str) -> Finding:
+    feeds = sorted({str(getattr(h, "feed", "")) for h in hits})
+    threats = sorted({str(getattr(h, "threat", "")) for h in hits} - {"", "unspecified"})
+    summary = f"{what} in {', '.join(feeds)}" + (f" as {', '.join(threats)}" if threats else "")
+    references = sorted({str(getattr(h, "reference", "")) for h in hits} - {""})[:5]
+    return Finding(
+        analyzer_name, entity, "intel-hit", Severity.HIGH, summary,
+        {"feeds": feeds, "threats": threats, "references": references},
+    )

@@ -1,0 +1,124 @@
+"""Settings: environment variables over an optional TOML file over defaults.
+
+Every setting has an environment variable ``HERON_<NAME>``. The optional file is
+``$HERON_HOME/heron.toml`` or the path in ``HERON_CONFIG``; its keys are the setting
+names in lower case. A bad value stops start-up with a ``ConfigError`` that names the
+setting and the value.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from heron.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    """heron's settings. Read them with ``load_settings``."""
+
+    model_config = SettingsConfigDict(env_prefix="HERON_", extra="forbid")
+
+    home: Path = Field(Path(".heron"), description="Folder for the database, blobs, mail")
+    database_url: str = Field("", description="SQLAlchemy URL; default SQLite in home")
+    operator: str = Field(
+        default_factory=lambda: os.environ.get("USER", "operator"),
+        description="Name recorded as the decider of actions taken on the command line",
+    )
+    intel_paths: list[Path] = Field(
+        default_factory=list, description="Intel feed files or folders to load"
+    )
+    trusted_authserv_ids: list[str] = Field(
+        default_factory=list,
+        description="authserv-ids whose Authentication-Results heron trusts; empty "
+        "means the topmost header only",
+    )
+    org_domains: list[str] = Field(
+        default_factory=list, description="The organisation's own mail domains"
+    )
+    action_expiry_days: float = Field(7.0, gt=0, description="Days before pending actions expire")
+    merge_window_hours: float = Field(
+        72.0, gt=0, description="An alert joins an open investigation this recent"
+    )
+    workers: int = Field(4, ge=1, le=64, description="In-process worker threads")
+    log_format: str = Field("text", description="text or json")
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_log_format(cls, value: str) -> str:
+        if value not in ("text", "json"):
+            raise ValueError("must be 'text' or 'json'")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @property
+    def action_expiry(self) -> timedelta:
+        return timedelta(days=self.action_expiry_days)
+
+    @property
+    def merge_window(self) -> timedelta:
+        return timedelta(hours=self.merge_window_hours)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'heron.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.home / "blobs"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the config file, the environment and ``overrides``.
+
+    Raises ConfigError naming the setting when a value is bad.
+    """
+    file_values = _read_config_file()
+    try:
+        env_names = {k[len("HERON_") :].lower() for k in os.environ if k.startswith("HERON_")}
+        merged = {k: v for k, v in file_values.items() if k not in env_names}
+        merged.update(overrides)
+        return Settings(**merged)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def _read_config_file() -> dict[str, Any]:
+    explicit = os.environ.get("HERON_CONFIG")
+    home = Path(os.environ.get("HERON_HOME", ".heron"))
+    path = Path(explicit) if explicit else home / "heron.toml"
+    if not path.exists():
+        if explicit:
+            raise ConfigError(f"HERON_CONFIG: no file at {path}")
+        return {}
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path}: not valid TOML ({exc})") from None
+    values.pop("config", None)
+    return values
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        name = ".".join(str(p) for p in error["loc"]) or "settings"
+        value = error.get("input")
+        lines.append(
+            f"setting HERON_{name.upper()} ({name}) has a bad value {value!r}: {error['msg']}"
+        )
+    return "; ".join(lines)

@@ -1,0 +1,33 @@
+"""Domain names: the organisational domain of a host, from the public suffix list.
+
+The list is the snapshot bundled with tldextract; heron never fetches a newer one.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import tldextract
+
+_EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+@lru_cache(maxsize=65536)
+def organisational_domain(host: str) -> str:
+    """The registrable domain of ``host`` (``mail.example.co.uk`` → ``example.co.uk``).
+
+    A host with no public suffix (an ip, ``localhost``) is its own organisational
+    domain.
+    """
+    host = host.strip().rstrip(".").lower()
+    if not host:
+        return ""
+    parts = _EXTRACT(host)
+    registered = parts.top_domain_under_public_suffix
+    return registered or host
+
+
+def is_same_or_subdomain(host: str, domain: str) -> bool:
+    """True when ``host`` is ``domain`` or a subdomain of it."""
+    host, domain = host.lower().rstrip("."), domain.lower().rstrip(".")
+    return host == domain or host.endswith("." + domain)

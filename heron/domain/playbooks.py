@@ -1,0 +1,45 @@
+"""Playbooks as data: ordered, named steps, each an analyzer with a condition."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PlaybookStep:
+    """One step: the analyzer it runs and the condition under which it applies.
+
+    ``when`` names a condition on the message facts (see
+    ``heron.analyzers.base.CONDITIONS``); a step whose condition is false is logged as
+    not applicable.
+    """
+
+    name: str
+    analyzer: str
+    when: str = "always"
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """The ordered steps one kind of alert runs."""
+
+    name: str
+    description: str
+    steps: tuple[PlaybookStep, ...]
+
+
+USER_REPORTED_MESSAGE = Playbook(
+    name="user-reported-message",
+    description="Investigate a message a user reported as phishing or malware.",
+    steps=(
+        PlaybookStep("Extract indicators", "indicators"),
+        PlaybookStep("Check sender authentication", "authentication"),
+        PlaybookStep("Check sender and reply-to", "sender"),
+        PlaybookStep("Check URL reputation", "url-reputation", when="has_urls"),
+        PlaybookStep("Check attachments", "attachments", when="has_attachments"),
+        PlaybookStep("Check file reputation", "file-reputation", when="has_attachments"),
+        PlaybookStep("Check organisation allow and block lists", "org-lists"),
+    ),
+)
+
+PLAYBOOKS: dict[str, Playbook] = {p.name: p for p in (USER_REPORTED_MESSAGE,)}

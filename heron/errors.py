@@ -1,0 +1,45 @@
+"""The exceptions heron raises on purpose.
+
+    HeronError
+    ├── ConfigError          a setting is missing or invalid; names the setting
+    ├── MailParseError       bytes that cannot be read as mail at all
+    ├── IntelFeedError       a feed file that cannot be read in any known format
+    ├── NotFoundError        an id that names nothing in the store
+    ├── ActionError          an action that cannot move to the asked state
+    │   └── ApprovalRequired an action asked to run without an approval
+    └── ConnectorError       a mail system refused or failed an operation
+
+Messages say what went wrong and what to do next.
+"""
+
+
+class HeronError(Exception):
+    """Base of every error heron raises on purpose."""
+
+
+class ConfigError(HeronError):
+    """A setting is missing or has a value heron cannot use."""
+
+
+class MailParseError(HeronError):
+    """Input that cannot be read as a message at all."""
+
+
+class IntelFeedError(HeronError):
+    """An intel feed that is in no format heron reads."""
+
+
+class NotFoundError(HeronError):
+    """An id or name that matches nothing in the store."""
+
+
+class ActionError(HeronError):
+    """An action that cannot make the requested transition."""
+
+
+class ApprovalRequired(ActionError):
+    """An action that was asked to run before a person approved it."""
+
+
+class ConnectorError(HeronError):
+    """A mail system refused or failed an operation."""

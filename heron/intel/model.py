@@ -1,0 +1,91 @@
+"""Indicators and the index that answers lookups."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One entry of one feed.
+
+    ``kind`` is one of ``url``, ``domain``, ``ip``, ``md5``, ``sha1``, ``sha256``.
+    ``value`` is normalised: urls by ``heron.intel.model.normalise_url``, domains and
+    hashes in lower case. ``threat`` is the feed's word for it (``phishing``,
+    ``malware_download``, ``botnet_cc``) or ``unspecified``.
+    """
+
+    kind: str
+    value: str
+    feed: str
+    threat: str = "unspecified"
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class FeedWarning:
+    """A line or record of a feed that could not be read."""
+
+    feed: str
+    where: str
+    message: str
+
+
+@dataclass
+class FeedResult:
+    """What one feed file gave: its format, indicators and warnings."""
+
+    feed: str
+    format: str
+    indicators: list[Indicator] = field(default_factory=list)
+    warnings: list[FeedWarning] = field(default_factory=list)
+
+
+def normalise_url(url: str) -> str:
+    """Canonical form for comparing urls: lower-case scheme and host, no fragment,
+    no default port, ``/`` for an empty path. The rest is kept as written."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+        host = (parts.hostname or "").rstrip(".")
+        port = parts.port
+    except ValueError:
+        return text
+    scheme = parts.scheme.lower()
+    netloc = host
+    if parts.username is not None:
+        userinfo = parts.username + (f":{parts.password}" if parts.password else "")
+        netloc = f"{userinfo}@{host}"
+    if port and not (scheme, port) in (("http", 80), ("https", 443)):
+        netloc = f"{netloc}:{port}"
+    path = parts.path or "/"
+    return urlunsplit((scheme, netloc, path, parts.query, ""))
+
+
+class IntelIndex:
+    """Every loaded indicator, looked up by kind and value."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[tuple[str, str], list[Indicator]] = defaultdict(list)
+        self.feeds: list[str] = []
+        self.warnings: list[FeedWarning] = []
+
+    def add(self, result: FeedResult) -> None:
+        self.feeds.append(result.feed)
+        self.warnings.extend(result.warnings)
+        for indicator in result.indicators:
+            self._by_key[(indicator.kind, indicator.value)].append(indicator)
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._by_key.values())
+
+    def lookup(self, kind: str, value: str) -> list[Indicator]:
+        """Indicators of one kind with exactly this (normalised) value."""
+        if kind == "url":
+            value = normalise_url(value)
+        else:
+            value = value.strip().lower()
+        return list(self._by_key.get((kind, value), ()))

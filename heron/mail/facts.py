@@ -1,0 +1,181 @@
+"""The facts heron reads out of one message. Pure values, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on every read of one message. A limit that is hit becomes a warning."""
+
+    max_bytes: int = 50 * 1024 * 1024
+    max_parts: int = 1000
+    max_depth: int = 12
+    max_header_length: int = 64 * 1024
+    max_headers: int = 2000
+    max_urls: int = 5000
+    max_body_chars: int = 5 * 1024 * 1024
+    max_seconds: float = 20.0
+
+
+@dataclass(frozen=True)
+class MailWarning:
+    """A defect found while reading: a stable code, where it was, what happened."""
+
+    code: str
+    where: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Address:
+    """One mailbox address with its display name. ``address`` is lower-cased."""
+
+    address: str
+    display_name: str = ""
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2] if "@" in self.address else ""
+
+
+@dataclass(frozen=True)
+class ReceivedHop:
+    """One Received header. ``index`` 0 is the topmost, the last hop mail took."""
+
+    index: int
+    from_host: str
+    by_host: str
+    ip: str | None
+    received_at: datetime | None
+    raw: str
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """One method result in an Authentication-Results header (RFC 8601).
+
+    ``properties`` holds ptype.property pairs such as ``smtp.mailfrom`` or ``header.d``.
+    """
+
+    method: str
+    result: str
+    properties: dict[str, str] = field(default_factory=dict)
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class AuthenticationResults:
+    """One Authentication-Results header. ``index`` 0 is the topmost of them."""
+
+    index: int
+    authserv_id: str
+    results: tuple[AuthResult, ...]
+    raw: str
+
+
+@dataclass(frozen=True)
+class Url:
+    """A link found in the message.
+
+    ``url`` is refanged and normalised (scheme and host in lower case). ``origin``
+    says where it was found: ``text``, ``html-href``, ``html-src``, ``html-form``,
+    ``html-meta-refresh``, ``attachment:<name>``. ``defanged`` is true when the
+    message wrote it in a defanged form (hxxp, [.]). ``anchor_text`` is the visible
+    text of an HTML link, when there is one.
+    """
+
+    url: str
+    origin: str
+    host: str
+    defanged: bool = False
+    anchor_text: str = ""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One attachment or inline part that is not a body.
+
+    ``declared_type`` is the Content-Type the message states; ``true_type`` is the
+    type found from the bytes (libmagic). ``message`` holds the facts of an attached
+    message (message/rfc822) when there is one.
+    """
+
+    filename: str
+    declared_type: str
+    true_type: str
+    size: int
+    md5: str
+    sha1: str
+    sha256: str
+    inline: bool = False
+    content_id: str = ""
+    message: MessageFacts | None = None
+    payload: bytes = field(default=b"", repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class MessageFacts:
+    """Everything heron reads out of one message.
+
+    ``sha256`` is the hash of the raw bytes and identifies the message.
+    ``envelope_sender`` is the SMTP MAIL FROM as recorded in Return-Path; ``from_`` is
+    the header From. They are different things and never merged.
+    """
+
+    sha256: str
+    size: int
+    format: str
+    message_id: str
+    subject: str
+    from_: Address | None
+    envelope_sender: str
+    sender: Address | None
+    reply_to: tuple[Address, ...]
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...]
+    date: datetime | None
+    received: tuple[ReceivedHop, ...]
+    authentication_results: tuple[AuthenticationResults, ...]
+    text_body: str
+    html_body: str
+    urls: tuple[Url, ...]
+    attachments: tuple[Attachment, ...]
+    headers: tuple[tuple[str, str], ...]
+    warnings: tuple[MailWarning, ...]
+
+    @property
+    def recipients(self) -> tuple[Address, ...]:
+        return self.to + self.cc
+
+    def header(self, name: str) -> list[str]:
+        """Every value of one header, in order, matched without regard to case."""
+        lowered = name.lower()
+        return [value for key, value in self.headers if key.lower() == lowered]
+
+    def all_warnings(self) -> list[MailWarning]:
+        """This message's warnings and those of every attached message."""
+        found = list(self.warnings)
+        for attachment in self.attachments:
+            if attachment.message is not None:
+                found.extend(attachment.message.all_warnings())
+        return found
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of the facts, without attachment payloads."""
+        return _jsonable(asdict(self))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items() if k != "payload"}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return None
+    return value

@@ -1,0 +1,279 @@
+"""Database tables (SQLAlchemy 2). Migrations in ``heron/store/migrations`` follow these."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def row_key(*parts: str) -> str:
+    """A short stable key for a row's natural identity, which may be too long to index
+    (urls run to thousands of characters)."""
+    return hashlib.sha1("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always read back as aware datetimes."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+class Message(Base):
+    """One message, identified by the sha256 of its raw bytes (kept in the blob store)."""
+
+    __tablename__ = "messages"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(998), index=True, default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    from_address: Mapped[str] = mapped_column(String(320), index=True, default="")
+    from_domain: Mapped[str] = mapped_column(String(255), index=True, default="")
+    envelope_sender: Mapped[str] = mapped_column(String(320), default="")
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    format: Mapped[str] = mapped_column(String(8), default="eml")
+    facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Mailbox(Base):
+    """A mailbox heron knows, with the connector that reaches it."""
+
+    __tablename__ = "mailboxes"
+
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    connector: Mapped[str] = mapped_column(String(32), default="maildir")
+    locator: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Copy(Base):
+    """A message in one recipient's mailbox, with its latest location."""
+
+    __tablename__ = "copies"
+    __table_args__ = (UniqueConstraint("message_sha256", "mailbox", name="uq_copy"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_sha256: Mapped[str] = mapped_column(ForeignKey("messages.sha256"), index=True)
+    mailbox: Mapped[str] = mapped_column(ForeignKey("mailboxes.address"), index=True)
+    location: Mapped[str] = mapped_column(String(16), default="inbox")
+    original_location: Mapped[str] = mapped_column(String(16), default="inbox")
+    locator: Mapped[str] = mapped_column(Text, default="")
+    delivery_action: Mapped[str] = mapped_column(String(32), default="delivered")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EventRecord(Base):
+    """A fact from a source, kept as it arrived."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(64), index=True)
+    source: Mapped[str] = mapped_column(String(255), default="")
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    entities: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    processed_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
+
+
+class Investigation(Base):
+    """The case: alerts, entities, findings, log, actions and status."""
+
+    __tablename__ = "investigations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, default="")
+    playbook: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32), index=True, default="queued")
+    verdict: Mapped[str] = mapped_column(String(16), default="unknown")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
+
+
+class Alert(Base):
+    """One firing of an alert policy."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    policy: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(64))
+    entities: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), nullable=True)
+    investigation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("investigations.id"), index=True, nullable=True
+    )
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InvestigationEntity(Base):
+    """An entity an investigation looks at, with its current verdict."""
+
+    __tablename__ = "investigation_entities"
+    __table_args__ = (
+        UniqueConstraint("investigation_id", "key", name="uq_inv_entity"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(40))
+    investigation_id: Mapped[int] = mapped_column(ForeignKey("investigations.id"), index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(32), default="related")
+    parent: Mapped[str] = mapped_column(Text, default="")
+    verdict: Mapped[str] = mapped_column(String(16), default="unknown")
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FindingRecord(Base):
+    """One piece of evidence recorded in an investigation."""
+
+    __tablename__ = "findings"
+    __table_args__ = (
+        UniqueConstraint("investigation_id", "key", name="uq_finding"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(40))
+    investigation_id: Mapped[int] = mapped_column(ForeignKey("investigations.id"), index=True)
+    analyzer: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str] = mapped_column(String(16))
+    entity_value: Mapped[str] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LogEntry(Base):
+    """One step an investigation took, with start, end and outcome."""
+
+    __tablename__ = "investigation_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    investigation_id: Mapped[int] = mapped_column(ForeignKey("investigations.id"), index=True)
+    step: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(32))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    findings_count: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
+
+
+class WarningRecord(Base):
+    """A defect met while investigating: where it came from and what it was."""
+
+    __tablename__ = "warnings"
+    __table_args__ = (
+        UniqueConstraint("investigation_id", "key", name="uq_warning"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(40))
+    investigation_id: Mapped[int] = mapped_column(ForeignKey("investigations.id"), index=True)
+    source: Mapped[str] = mapped_column(String(255))
+    code: Mapped[str] = mapped_column(String(64))
+    location: Mapped[str] = mapped_column(Text, default="")
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Report(Base):
+    """A user's report of a message."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_sha256: Mapped[str] = mapped_column(ForeignKey("messages.sha256"), index=True)
+    reporter: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(16), default="none")
+    source: Mapped[str] = mapped_column(Text, default="")
+    reported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Action(Base):
+    """A proposed remediation and its whole life: decision, execution and undo."""
+
+    __tablename__ = "actions"
+    __table_args__ = (
+        UniqueConstraint("investigation_id", "key", name="uq_action_target"),
+        Index("ix_actions_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(40))
+    investigation_id: Mapped[int] = mapped_column(ForeignKey("investigations.id"), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    target_type: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
+    decided_by: Mapped[str] = mapped_column(String(255), default="")
+    decided_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
+    decision_comment: Mapped[str] = mapped_column(Text, default="")
+    executed_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    undone_by: Mapped[str] = mapped_column(String(255), default="")
+    undone_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
+
+
+class ListEntryRecord(Base):
+    """One entry of the organisation's allow or block list."""
+
+    __tablename__ = "org_list"
+    __table_args__ = (UniqueConstraint("key", name="uq_list_entry"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(40))
+    list: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
