@@ -19,7 +19,7 @@ NAME = "indicators"
 )
 def extract(context: AnalyzerContext) -> AnalyzerResult:
     facts, message = context.message, context.entity
-    found = _entities(facts, message)
+    found = message_entities(facts, message)
     findings = [_defects_finding(facts, message)] if facts.all_warnings() else []
     counts: dict[str, int] = {}
     for entity, _ in found:
@@ -37,7 +37,7 @@ def sending_ip(facts: MessageFacts) -> str | None:
     return None
 
 
-def _entities(
+def message_entities(
     facts: MessageFacts, message: EntityRef
 ) -> tuple[tuple[EntityRef, EntityRef], ...]:
     found: dict[EntityRef, EntityRef] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -10,7 +11,9 @@ from dataclasses import dataclass, field
 class Indicator:
     """One entry of one feed.
 
-    ``kind`` is one of ``url``, ``domain``, ``ip``, ``md5``, ``sha1``, ``sha256``.
+    ``kind`` is one of ``url``, ``domain``, ``ip``, ``md5``, ``sha1``, ``sha256``, or
+    ``ip-network`` for a CIDR network (``value`` like ``192.0.2.0/24``), which
+    ``IntelIndex.lookup_ip`` matches for every address inside it.
     ``value`` is normalised: urls by ``heron.intel.model.normalise_url``, domains and
     hashes in lower case. ``threat`` is the feed's word for it (``phishing``,
     ``malware_download``, ``botnet_cc``) or ``unspecified``.
@@ -59,7 +62,7 @@ def normalise_url(url: str) -> str:
     if parts.username is not None:
         userinfo = parts.username + (f":{parts.password}" if parts.password else "")
         netloc = f"{userinfo}@{host}"
-    if port and not (scheme, port) in (("http", 80), ("https", 443)):
+    if port and (scheme, port) not in (("http", 80), ("https", 443)):
         netloc = f"{netloc}:{port}"
     path = parts.path or "/"
     return urlunsplit((scheme, netloc, path, parts.query, ""))
@@ -72,20 +75,46 @@ class IntelIndex:
         self._by_key: dict[tuple[str, str], list[Indicator]] = defaultdict(list)
         self.feeds: list[str] = []
         self.warnings: list[FeedWarning] = []
+        self._networks: dict[tuple[int, int], dict[str, list[Indicator]]] = {}
 
     def add(self, result: FeedResult) -> None:
         self.feeds.append(result.feed)
         self.warnings.extend(result.warnings)
         for indicator in result.indicators:
             self._by_key[(indicator.kind, indicator.value)].append(indicator)
+            if indicator.kind == "ip-network":
+                self._add_network(indicator)
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_key.values())
 
     def lookup(self, kind: str, value: str) -> list[Indicator]:
         """Indicators of one kind with exactly this (normalised) value."""
-        if kind == "url":
-            value = normalise_url(value)
-        else:
-            value = value.strip().lower()
+        value = normalise_url(value) if kind == "url" else value.strip().lower()
         return list(self._by_key.get((kind, value), ()))
+
+    def lookup_ip(self, ip: str) -> list[Indicator]:
+        """Indicators for an ip address: the address itself and networks holding it.
+
+        An ``ip`` that is not an address gives an empty list.
+        """
+        try:
+            address = ipaddress.ip_address(ip.strip())
+        except ValueError:
+            return []
+        found = list(self._by_key.get(("ip", str(address)), ()))
+        for (version, prefix), networks in sorted(self._networks.items()):
+            if version == address.version:
+                network = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
+                found.extend(networks.get(str(network), ()))
+        return found
+
+    def _add_network(self, indicator: Indicator) -> None:
+        try:
+            network = ipaddress.ip_network(indicator.value, strict=False)
+        except ValueError:
+            return
+        key = (network.version, network.prefixlen)
+        self._networks.setdefault(key, {}).setdefault(str(network), []).append(
+            indicator
+        )

@@ -1,0 +1,1 @@
+"""Actions: remediation types, the approval rule, execution and undo through connectors."""

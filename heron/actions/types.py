@@ -1,0 +1,57 @@
+"""The action registry: each type's target, side effect, undo and approving role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from heron.domain.entities import EntityType
+from heron.domain.verdicts import Location
+
+
+@dataclass(frozen=True)
+class ActionType:
+    """One kind of remediation.
+
+    ``destination`` is where copies go for the actions that move copies; ``undo``
+    says what undoing does, or is empty when the action cannot be undone.
+    """
+
+    name: str
+    target_type: EntityType
+    description: str
+    side_effect: str
+    undo: str
+    approver_role: str
+    destination: Location | None = None
+
+
+SOFT_DELETE = ActionType(
+    name="soft_delete",
+    target_type=EntityType.MESSAGE,
+    description="Soft delete every copy of the message",
+    side_effect="moves each copy to the mailbox's recoverable deleted folder",
+    undo="moves each copy back to where it was",
+    approver_role="approver",
+    destination=Location.DELETED,
+)
+MOVE_TO_JUNK = ActionType(
+    name="move_to_junk",
+    target_type=EntityType.MESSAGE,
+    description="Move every copy of the message to junk",
+    side_effect="moves each copy to the mailbox's junk folder",
+    undo="moves each copy back to where it was",
+    approver_role="approver",
+    destination=Location.JUNK,
+)
+BLOCK_SENDER = ActionType(
+    name="block_sender",
+    target_type=EntityType.SENDER,
+    description="Block the sender",
+    side_effect="adds the sender to heron's block list, which later verdicts honour",
+    undo="removes the block list entry",
+    approver_role="approver",
+)
+
+ACTION_TYPES: dict[str, ActionType] = {
+    t.name: t for t in (SOFT_DELETE, MOVE_TO_JUNK, BLOCK_SENDER)
+}

@@ -1,0 +1,372 @@
+"""``heron``: the command line.
+
+Every command reads settings (environment, optional config file), opens the store and
+runs migrations, so a fresh HERON_HOME works without a set-up step.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from heron import __version__
+from heron.cli import output
+from heron.config import Settings, load_settings
+from heron.engine import views
+from heron.engine.service import Heron, Submission
+from heron.errors import ConfigError, HeronError, MailParseError
+from heron.intel.lists import ListEntry
+from heron.mail.sources import iter_mail
+from heron.store import repository as repo
+
+app = typer.Typer(help="heron: automated investigation and response to email threats.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+investigations_app = typer.Typer(help="List and show investigations.", no_args_is_help=True)
+actions_app = typer.Typer(help="List, approve, reject and undo actions.", no_args_is_help=True)
+lists_app = typer.Typer(help="The organisation's allow and block list.", no_args_is_help=True)
+app.add_typer(investigations_app, name="investigations")
+app.add_typer(actions_app, name="actions")
+app.add_typer(lists_app, name="lists")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+@app.callback()
+def main(
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "WARNING",
+    log_json: Annotated[bool, typer.Option("--log-json", help="Log one JSON object per line.")] = False,
+) -> None:
+    """heron investigates reported mail, proposes remediation and runs what people approve."""
+    _configure_logging(log_level, log_json)
+
+
+@contextmanager
+def _heron(**overrides: Any) -> Iterator[Heron]:
+    try:
+        settings = load_settings(**overrides)
+        heron = Heron(settings)
+    except ConfigError as exc:
+        output.errors.print(f"[red]configuration error:[/] {exc}")
+        raise typer.Exit(2) from None
+    try:
+        heron.expire_actions()
+        yield heron
+    except HeronError as exc:
+        output.errors.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        heron.close()
+
+
+def _progress(total: int | None, label: str) -> Progress:
+    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=output.errors, transient=True, disable=not sys.stderr.isatty())
+
+
+@app.command()
+def version() -> None:
+    """Print heron's version."""
+    output.console.print(__version__)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files, mbox files, Maildirs or folders.")],
+    mailbox: Annotated[str | None, typer.Option(help="Mailbox the copies belong to.")] = None,
+) -> None:
+    """Store mail as delivered copies (mailbox taken from the Maildir or --mailbox)."""
+    with _heron() as heron, _progress(None, "ingest") as bar:
+        task = bar.add_task("ingest", total=None)
+        summary = heron.ingest(paths, mailbox=mailbox.lower() if mailbox else None,
+                               progress=lambda n: bar.advance(task, n))
+    output.console.print(
+        f"stored {summary.copies} new cop{'y' if summary.copies == 1 else 'ies'} "
+        f"({summary.duplicates} already known, {summary.warnings} parse warnings, "
+        f"{len(summary.errors)} error(s))"
+    )
+    for error in summary.errors:
+        output.errors.print(f"[yellow]skipped[/] {error}")
+
+
+@app.command()
+def report(
+    file: Annotated[Path, typer.Argument(help="The report: a wrapper message or the message itself.")],
+    reporter: Annotated[str, typer.Option(help="Address of the person who reported it.")] = "",
+    json_: JsonFlag = False,
+) -> None:
+    """Record a user's report and run the user-reported playbook."""
+    with _heron() as heron:
+        raw = _read(file, heron)
+        submission = heron.report(raw, reporter=reporter, source=str(file))
+        heron.process()
+        result = _submission_view(heron, submission)
+    _print_results([result], json_)
+
+
+@app.command()
+def investigate(
+    files: Annotated[list[Path], typer.Argument(help="Messages to investigate (eml, msg, mbox, folders).")],
+    json_: JsonFlag = False,
+) -> None:
+    """Report and investigate each file as the suspicious message itself."""
+    with _heron() as heron:
+        submissions = _submit_all(heron, files)
+        with _progress(len(submissions), "investigate") as bar:
+            task = bar.add_task("investigate", total=None)
+            heron.process(progress=lambda n: bar.advance(task, n))
+        results = [_submission_view(heron, s) for s in submissions]
+    _print_results(results, json_)
+
+
+def _submit_all(heron: Heron, files: list[Path]) -> list[Submission]:
+    submissions = []
+    for item in iter_mail(files, heron.limits):
+        if item.error:
+            submissions.append(Submission(source=item.source, error=item.error))
+            continue
+        try:
+            submissions.append(heron.report(item.raw, reporter=heron.settings.operator,
+                                            source=item.source, unwrap=False))
+        except MailParseError as exc:
+            submissions.append(Submission(source=item.source, error=str(exc)))
+    return submissions
+
+
+def _submission_view(heron: Heron, submission: Submission) -> dict[str, Any]:
+    base: dict[str, Any] = {"source": submission.source, "sha256": submission.sha256}
+    if submission.error or not submission.sha256:
+        return {**base, "investigation_id": None, "status": "failed", "verdict": "unknown",
+                "investigation_verdict": "unknown", "alerts": [], "entities": [], "actions": [],
+                "log": [], "warnings": [f"read-error: {submission.error}"]}
+    with heron.store.session() as session:
+        investigation_id = _investigation_of(session, submission.sha256)
+        detail = views.investigation_detail(session, investigation_id)
+        verdict = views.message_verdict(session, investigation_id, submission.sha256)
+    return {
+        **base,
+        "investigation_id": investigation_id,
+        "status": detail["status"],
+        "verdict": verdict,
+        "investigation_verdict": detail["verdict"],
+        "reporter": submission.reporter,
+        "alerts": [{"id": a["id"], "policy": a["policy"], "severity": a["severity"]} for a in detail["alerts"]],
+        "entities": [
+            {"type": e["type"], "value": e["value"], "verdict": e["verdict"],
+             "findings": [{"analyzer": f["analyzer"], "severity": f["severity"], "summary": f["summary"]}
+                          for f in e["findings"]]}
+            for e in detail["entities"]
+        ],
+        "actions": [{"id": a["id"], "type": a["type"], "target": a["target"], "status": a["status"]}
+                    for a in detail["actions"]],
+        "log": [{k: e[k] for k in ("step", "status", "started_at", "ended_at", "summary")} for e in detail["log"]],
+        "warnings": submission.warnings,
+    }
+
+
+def _investigation_of(session: Any, sha256: str) -> int:
+    from sqlalchemy import select
+
+    from heron.store import models as m
+
+    query = (select(m.InvestigationEntity.investigation_id)
+             .where(m.InvestigationEntity.type == "message", m.InvestigationEntity.value == sha256,
+                    m.InvestigationEntity.role == "investigated")
+             .order_by(m.InvestigationEntity.investigation_id.desc()).limit(1))
+    return int(session.scalar(query))
+
+
+def _print_results(results: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        for result in results:
+            output.json_line(result)
+        return
+    output.table("Investigated", ["source", "investigation", "status", "verdict", "actions", "warnings"], [
+        [r["source"][-60:], r["investigation_id"], r["status"], output.verdict(r["verdict"]),
+         len(r["actions"]), len(r["warnings"])] for r in results])
+
+
+def _read(file: Path, heron: Heron) -> bytes:
+    if not file.is_file():
+        raise HeronError(f"{file} is not a file")
+    if file.stat().st_size > heron.limits.max_bytes:
+        raise HeronError(f"{file} is larger than the {heron.limits.max_bytes} byte limit")
+    return file.read_bytes()
+
+
+@investigations_app.command("list")
+def investigations_list(json_: JsonFlag = False, limit: int = 100) -> None:
+    """List investigations, newest first."""
+    with _heron() as heron, heron.store.session() as session:
+        rows = views.list_investigations(session, limit)
+    if json_:
+        output.json_line(rows)
+        return
+    output.table("Investigations", ["id", "status", "verdict", "alerts", "pending", "name", "created"], [
+        [r["id"], r["status"], output.verdict(r["verdict"]), r["alerts"], r["pending_actions"],
+         r["name"][:70], r["created_at"][:19]] for r in rows])
+
+
+@investigations_app.command("show")
+def investigations_show(investigation_id: int, json_: JsonFlag = False) -> None:
+    """Show one investigation: alerts, entities and findings, actions, log, warnings."""
+    with _heron() as heron, heron.store.session() as session:
+        detail = views.investigation_detail(session, investigation_id)
+    if json_:
+        output.json_line(detail)
+    else:
+        output.investigation(detail)
+
+
+@actions_app.command("list")
+def actions_list(
+    status: Annotated[str | None, typer.Option(help="Only actions in this status, e.g. pending.")] = None,
+    investigation: Annotated[int | None, typer.Option(help="Only this investigation's actions.")] = None,
+    json_: JsonFlag = False,
+) -> None:
+    """List actions (all, or one status)."""
+    with _heron() as heron, heron.store.session() as session:
+        rows = views.list_actions(session, status, investigation)
+    if json_:
+        output.json_line(rows)
+        return
+    output.table("Actions", ["id", "investigation", "type", "target", "copies", "status", "decided by", "expires"], [
+        [r["id"], r["investigation_id"], r["type"], r["target"][:48], r["copies"], r["status"],
+         r["decided_by"], (r["expires_at"] or "")[:19]] for r in rows])
+
+
+Comment = Annotated[str, typer.Option(help="Why; recorded with the decision.")]
+
+
+@actions_app.command("approve")
+def actions_approve(action_id: int, comment: Comment = "", json_: JsonFlag = False) -> None:
+    """Approve a pending action; heron then runs it and verifies the result."""
+    with _heron() as heron:
+        action = heron.approve(action_id, by=heron.settings.operator, comment=comment)
+        _print_action(views.action_view(action), json_)
+
+
+@actions_app.command("reject")
+def actions_reject(action_id: int, comment: Comment = "", json_: JsonFlag = False) -> None:
+    """Reject a pending action; nothing is changed in any mailbox."""
+    with _heron() as heron:
+        action = heron.reject(action_id, by=heron.settings.operator, comment=comment)
+        _print_action(views.action_view(action), json_)
+
+
+@actions_app.command("undo")
+def actions_undo(action_id: int, json_: JsonFlag = False) -> None:
+    """Undo an executed action: copies go back, blocks are lifted."""
+    with _heron() as heron:
+        action = heron.undo(action_id, by=heron.settings.operator)
+        _print_action(views.action_view(action), json_)
+
+
+@actions_app.command("retry")
+def actions_retry(action_id: int, json_: JsonFlag = False) -> None:
+    """Run an approved action again after an interruption; done targets are not redone."""
+    with _heron() as heron:
+        action = heron.execute(action_id)
+        _print_action(views.action_view(action), json_)
+
+
+def _print_action(view: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        output.json_line(view)
+        return
+    output.console.print(f"action {view['id']} ({view['type']} {view['target'][:64]}): [bold]{view['status']}[/]")
+    for key in ("targets", "undo"):
+        for target in view["result"].get(key, []):
+            where = target.get("mailbox") or target.get("target")
+            output.console.print(f"  {key[:-1] if key == 'targets' else 'undo'} {where}: {target['status']}"
+                                 + (f", verified {target['verified']}" if target.get("verified") else ""))
+
+
+@lists_app.command("show")
+def lists_show(json_: JsonFlag = False) -> None:
+    """Show the allow and block list."""
+    with _heron() as heron, heron.store.session() as session:
+        rows = [{"list": e.list, "kind": e.kind, "value": e.value, "source": e.source}
+                for e in repo.list_entries(session)]
+    if json_:
+        output.json_line(rows)
+    else:
+        output.table("Allow and block list", ["list", "kind", "value", "source"],
+                     [[r["list"], r["kind"], r["value"], r["source"]] for r in rows])
+
+
+LIST_KINDS = ("sender", "domain", "url", "sha256", "ip")
+
+
+@lists_app.command("add")
+def lists_add(list_: Annotated[str, typer.Argument(metavar="LIST", help="allow or block")],
+              kind: Annotated[str, typer.Argument(help="sender, domain, url, sha256 or ip")],
+              value: str) -> None:
+    """Add an entry, e.g. `heron lists add block domain evil.test`."""
+    entry = _entry(list_, kind, value)
+    with _heron() as heron, heron.store.session() as session:
+        repo.add_list_entry(session, entry.list, entry.kind, entry.value,
+                            f"added by {heron.settings.operator}")
+    output.console.print(f"{entry.list} {entry.kind} {entry.value}")
+
+
+@lists_app.command("remove")
+def lists_remove(list_: Annotated[str, typer.Argument(metavar="LIST")], kind: str, value: str) -> None:
+    """Remove an entry."""
+    entry = _entry(list_, kind, value)
+    with _heron() as heron, heron.store.session() as session:
+        removed = repo.remove_list_entry(session, entry.list, entry.kind, entry.value)
+    output.console.print("removed" if removed else "no such entry")
+
+
+def _entry(list_: str, kind: str, value: str) -> ListEntry:
+    try:
+        return ListEntry(kind, value, list_)
+    except ValueError as exc:
+        output.errors.print(f"[red]error:[/] {exc} (LIST is allow or block; KIND one of "
+                            f"{', '.join(LIST_KINDS)})")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def demo(json_: JsonFlag = False) -> None:
+    """Build a small sample organisation under HERON_HOME, file reports and investigate."""
+    from heron.cli.demo import run_demo
+
+    with _heron() as heron:
+        run_demo(heron, as_json=json_)
+
+
+@app.command()
+def settings() -> None:
+    """Print the settings in effect and where each can be set."""
+    try:
+        current = load_settings()
+    except ConfigError as exc:
+        output.errors.print(f"[red]configuration error:[/] {exc}")
+        raise typer.Exit(2) from None
+    for name, field in Settings.model_fields.items():
+        value = getattr(current, name)
+        output.console.print(f"HERON_{name.upper()} = {json.dumps(value, default=str)}  [dim]{field.description}[/]")
+
+
+def _configure_logging(level: str, as_json: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if as_json:
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps({"time": self.formatTime(record), "level": record.levelname,
+                           "logger": record.name, "message": record.getMessage()})

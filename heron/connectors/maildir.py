@@ -1,0 +1,155 @@
+"""Maildir connector: mailboxes as Maildir folders on a local disk.
+
+Each mailbox is one Maildir (``cur``, ``new``, ``tmp``) with Maildir++ subfolders:
+the inbox is the top level, junk is ``.Junk``, soft-deleted copies go to
+``.Recoverable Items`` (kept until someone empties it), quarantine is
+``.Quarantine``. A copy's locator is its path relative to the Maildir root. A move is
+one rename within the mailbox, so it is atomic, and running it twice finds the copy
+already in its destination.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+
+from heron.connectors.base import Connector, CopyRef, Operation, Outcome, OutcomeStatus
+from heron.domain.verdicts import Location
+from heron.errors import ConnectorError
+
+log = logging.getLogger(__name__)
+
+FOLDERS: dict[Location, str] = {
+    Location.INBOX: "",
+    Location.JUNK: ".Junk",
+    Location.DELETED: ".Recoverable Items",
+    Location.QUARANTINE: ".Quarantine",
+}
+_BY_FOLDER = {folder: location for location, folder in FOLDERS.items()}
+
+
+class MaildirConnector(Connector):
+    """Mailboxes that are Maildirs under known paths."""
+
+    name = "maildir"
+    operations = frozenset(
+        {Operation.LIST_MAILBOXES, Operation.FIND, Operation.MOVE, Operation.SOFT_DELETE,
+         Operation.RESTORE}
+    )
+
+    def __init__(self, mailboxes: dict[str, Path]) -> None:
+        self._roots = dict(mailboxes)
+
+    def list_mailboxes(self) -> list[str]:
+        return sorted(self._roots)
+
+    def find(self, mailbox: str, sha256: str) -> list[CopyRef]:
+        root = self._root(mailbox)
+        found = []
+        for path in _message_files(root):
+            if _sha256(path) == sha256:
+                found.append(CopyRef(mailbox, _relative(root, path), location_of(root, path)))
+        return found
+
+    def move(self, copy: CopyRef, destination: Location, sha256: str) -> Outcome:
+        root = self._root(copy.mailbox)
+        if destination not in FOLDERS:
+            raise ConnectorError(f"Maildir cannot move a copy to {destination.value}")
+        source = self._locate(root, copy, sha256)
+        if source is None:
+            return Outcome(OutcomeStatus.NOT_FOUND, None, f"no copy in {copy.mailbox}")
+        if location_of(root, source) is destination:
+            return Outcome(OutcomeStatus.ALREADY_THERE, _ref(copy.mailbox, root, source))
+        target_dir = _ensure_folder(root, FOLDERS[destination]) / "cur"
+        target = target_dir / _with_seen_flag(source.name, source.parent.name)
+        try:
+            os.replace(source, target)
+        except OSError as exc:
+            return Outcome(OutcomeStatus.FAILED, copy, f"rename failed: {exc.strerror}")
+        log.info("maildir moved copy in %s to %s", copy.mailbox, destination.value)
+        return Outcome(OutcomeStatus.DONE, _ref(copy.mailbox, root, target))
+
+    def _root(self, mailbox: str) -> Path:
+        try:
+            return self._roots[mailbox]
+        except KeyError:
+            raise ConnectorError(f"mailbox {mailbox} is not a known Maildir") from None
+
+    def _locate(self, root: Path, copy: CopyRef, sha256: str) -> Path | None:
+        path = root / copy.locator
+        if copy.locator and _inside(root, path) and path.is_file():
+            return path
+        # The user or another action may have moved it: look by unique name, then content.
+        # Known limit: this fallback reads every file of the mailbox; a mailbox of
+        # hundreds of thousands of messages needs an index of unique names to hashes.
+        unique = Path(copy.locator).name.split(":", 1)[0]
+        for candidate in _message_files(root):
+            if unique and candidate.name.split(":", 1)[0] == unique:
+                return candidate
+        for candidate in _message_files(root):
+            if _sha256(candidate) == sha256:
+                return candidate
+        return None
+
+
+def location_of(root: Path, path: Path) -> Location:
+    """The location a message file's folder stands for (other folders count as inbox)."""
+    folder = path.parent.parent
+    name = "" if folder == root else folder.name
+    return _BY_FOLDER.get(name, Location.INBOX)
+
+
+def folder_location(folder: str | None) -> Location:
+    """The location of a Maildir++ folder name as ``iter_mail`` reports it."""
+    if not folder or folder.upper() == "INBOX":
+        return Location.INBOX
+    name = folder if folder.startswith(".") else "." + folder
+    return _BY_FOLDER.get(name, Location.INBOX)
+
+
+def _message_files(root: Path) -> list[Path]:
+    folders = [root] + sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("."))
+    files: list[Path] = []
+    for folder in folders:
+        for sub in ("cur", "new"):
+            directory = folder / sub
+            if directory.is_dir():
+                files.extend(sorted(p for p in directory.iterdir() if p.is_file()))
+    return files
+
+
+def _ensure_folder(root: Path, name: str) -> Path:
+    folder = root / name if name else root
+    for sub in ("cur", "new", "tmp"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    if name:
+        (folder / "maildirfolder").touch(exist_ok=True)
+    return folder
+
+
+def _with_seen_flag(name: str, subdir: str) -> str:
+    if subdir == "new" and ":" not in name:
+        return name + ":2,"
+    return name
+
+
+def _ref(mailbox: str, root: Path, path: Path) -> CopyRef:
+    return CopyRef(mailbox, _relative(root, path), location_of(root, path))
+
+
+def _relative(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _inside(root: Path, path: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,538 @@
+"""heron's application service: the flow from sources to proposed actions.
+
+    ingest / report ──► events ──► alerts ──► investigations ──► steps ──► verdicts ──► actions
+
+Each arrow commits before the next begins. Events are turned into alerts one at a time
+(so two alerts about one message cannot both open an investigation); playbooks of
+different investigations run in parallel on the task runner.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from heron.actions import service as actions
+from heron.analyzers import Lookups
+from heron.analyzers.indicators import message_entities
+from heron.config import Settings
+from heron.connectors.base import Connector
+from heron.connectors.maildir import MaildirConnector, folder_location
+from heron.domain import scoring
+from heron.domain.entities import EntityRef, EntityType, EntityVerdict, Event, Finding
+from heron.domain.playbooks import PLAYBOOKS
+from heron.domain.policies import BUILTIN_POLICIES, AlertPolicy, policies_for
+from heron.domain.status import settled_status
+from heron.domain.verdicts import (
+    ActionStatus,
+    InvestigationStatus,
+    Location,
+    Severity,
+    Verdict,
+    worst,
+)
+from heron.engine.playbook import StepRun, run_steps
+from heron.engine.runner import InProcessRunner, TaskRunner
+from heron.errors import MailParseError, NotFoundError
+from heron.intel.feeds import load_feeds
+from heron.intel.lists import ListEntry, OrgLists
+from heron.intel.model import IntelIndex
+from heron.mail.facts import Limits, MessageFacts
+from heron.mail.parse import parse_message
+from heron.mail.report import unwrap_report
+from heron.mail.sources import iter_mail
+from heron.store import models as m
+from heron.store import repository as repo
+from heron.store.models import utcnow
+from heron.store.repository import Store
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest run stored."""
+
+    messages: int = 0
+    copies: int = 0
+    duplicates: int = 0
+    errors: list[str] = field(default_factory=list)
+    warnings: int = 0
+
+
+@dataclass
+class Submission:
+    """One reported or investigated file: its message and where it went."""
+
+    source: str
+    sha256: str = ""
+    investigation_id: int | None = None
+    reporter: str = ""
+    warnings: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+class Heron:
+    """One heron installation: settings, store, intel, connectors and runner."""
+
+    def __init__(self, settings: Settings, *, runner: TaskRunner | None = None) -> None:
+        self.settings = settings
+        settings.home.mkdir(parents=True, exist_ok=True)
+        self.store = Store(settings.resolved_database_url, settings.blob_dir)
+        self.store.migrate()
+        self.runner = runner or InProcessRunner(settings.workers)
+        self.limits = Limits()
+        self._intel: IntelIndex | None = None
+
+    def close(self) -> None:
+        self.runner.shutdown()
+        self.store.close()
+
+    # -- lookups -------------------------------------------------------------------
+
+    @property
+    def intel(self) -> IntelIndex:
+        """The threat-intel index, loaded once from the configured feed paths."""
+        if self._intel is None:
+            paths = list(self.settings.intel_paths)
+            default = self.settings.home / "intel"
+            if default.is_dir():
+                paths.append(default)
+            self._intel = load_feeds(paths)
+            for warning in self._intel.warnings:
+                log.warning("intel feed %s: %s: %s", warning.feed, warning.where, warning.message)
+        return self._intel
+
+    def lookups(self, session: Session) -> Lookups:
+        entries = [ListEntry(e.kind, e.value, e.list) for e in repo.list_entries(session)]
+        return Lookups(
+            intel=self.intel,
+            intel_size=len(self.intel),
+            org_lists=OrgLists(entries),
+            trusted_authserv_ids=tuple(self.settings.trusted_authserv_ids),
+            org_domains=tuple(d.lower() for d in self.settings.org_domains),
+        )
+
+    def connector_for(self, session: Session, mailbox: str) -> Connector | None:
+        """The connector that reaches ``mailbox``, or None when none does."""
+        row = session.get(m.Mailbox, mailbox)
+        if row is None or row.connector != "maildir" or not row.locator:
+            return None
+        return MaildirConnector({mailbox: Path(row.locator)})
+
+    # -- sources -------------------------------------------------------------------
+
+    def ingest(
+        self, paths: Iterable[Path], mailbox: str | None = None, progress: Progress | None = None
+    ) -> IngestSummary:
+        """Store mail found under ``paths`` as delivered copies.
+
+        The mailbox is ``mailbox`` when given, else the Maildir's folder name. A copy
+        in a Maildir can be acted on; a loose file with ``mailbox`` is recorded only.
+        """
+        summary = IngestSummary()
+        for item in iter_mail(paths, self.limits):
+            if progress:
+                progress(1)
+            owner = mailbox or item.mailbox
+            if item.error or not owner:
+                summary.errors.append(f"{item.source}: {item.error or 'no mailbox: pass --mailbox'}")
+                continue
+            try:
+                facts = parse_message(item.raw, self.limits)
+            except MailParseError as exc:
+                summary.errors.append(f"{item.source}: {exc}")
+                continue
+            summary.warnings += len(facts.all_warnings())
+            self._store_copy(item.raw, facts, owner, item, summary)
+        return summary
+
+    def _store_copy(self, raw: bytes, facts: MessageFacts, owner: str, item: Any, summary: IngestSummary) -> None:
+        self.store.blobs.put(raw)
+        maildir_root, locator = _maildir_locator(Path(item.source), item.folder)
+        with self.store.session() as session:
+            repo.save_message(session, facts)
+            if maildir_root is not None:
+                repo.save_mailbox(session, owner, "maildir", str(maildir_root.resolve()))
+            else:
+                repo.save_mailbox(session, owner, "none", "")
+            location = folder_location(item.folder)
+            _, new = repo.save_copy(session, facts.sha256, owner, location.value, locator, facts.date)
+            if not new:
+                summary.duplicates += 1
+                return
+            repo.save_event(session, Event(
+                "message.delivered", utcnow(), "ingest",
+                (EntityRef(EntityType.MESSAGE, facts.sha256), EntityRef(EntityType.MAILBOX, owner)),
+                {"mailbox": owner, "location": location.value, "source": item.source},
+            ))
+            summary.messages += 1
+            summary.copies += 1
+
+    def report(
+        self, raw: bytes, *, reporter: str = "", source: str = "", unwrap: bool = True
+    ) -> Submission:
+        """Record a user's report and queue its event; ``process`` turns it into alerts.
+
+        With ``unwrap`` a report that wraps the suspicious message (ARF or an attached
+        message) is opened and the original is what gets investigated.
+        """
+        submission = Submission(source=source)
+        kind = "none"
+        if unwrap:
+            wrapped = unwrap_report(raw, self.limits)
+            raw, kind = wrapped.original, wrapped.kind
+            reporter = reporter or wrapped.reporter
+            submission.warnings.extend(f"{w.where}: {w.code}: {w.message}" for w in wrapped.warnings)
+        facts = parse_message(raw, self.limits)
+        reporter = (reporter or self.settings.operator).lower()
+        self.store.blobs.put(raw)
+        with self.store.session() as session:
+            repo.save_message(session, facts)
+            session.add(m.Report(message_sha256=facts.sha256, reporter=reporter, kind=kind, source=source))
+            repo.save_event(session, Event(
+                "message.reported", utcnow(), source or "report",
+                (EntityRef(EntityType.MESSAGE, facts.sha256), EntityRef(EntityType.SENDER, reporter)),
+                {"reporter": reporter, "report_kind": kind, "source": source},
+            ))
+        submission.sha256, submission.reporter = facts.sha256, reporter
+        submission.warnings.extend(f"{w.where}: {w.code}: {w.message}" for w in facts.all_warnings())
+        return submission
+
+    # -- events to investigations --------------------------------------------------
+
+    def process(self, progress: Progress | None = None) -> list[int]:
+        """Turn every unprocessed event into alerts, then run the investigations they
+        opened or joined. Returns the ids of the investigations that ran."""
+        touched = self._dispatch_events()
+        futures = [self.runner.submit(self._run_guarded, i) for i in touched]
+        for future in futures:
+            future.result()
+            if progress:
+                progress(1)
+        return touched
+
+    def _dispatch_events(self) -> list[int]:
+        touched: list[int] = []
+        while True:
+            with self.store.session() as session:
+                event = session.scalar(
+                    select(m.EventRecord).where(m.EventRecord.processed_at.is_(None))
+                    .order_by(m.EventRecord.id).limit(1)
+                )
+                if event is None:
+                    return touched
+                for policy in policies_for(event.type, BUILTIN_POLICIES):
+                    investigation_id = self._raise_alert(session, policy, event)
+                    if investigation_id not in touched:
+                        touched.append(investigation_id)
+                event.processed_at = utcnow()
+
+    def _raise_alert(self, session: Session, policy: AlertPolicy, event: m.EventRecord) -> int:
+        entities = [EntityRef(EntityType(t), v) for t, v in event.entities.get("items", [])]
+        message = next(e for e in entities if e.type is EntityType.MESSAGE)
+        row = session.get(m.Message, message.value)
+        subject = row.subject if row else ""
+        alert = m.Alert(
+            policy=policy.name, name=policy.name, severity=policy.severity,
+            category=policy.category, entities=event.entities, event_id=event.id,
+        )
+        session.add(alert)
+        investigation = self._open_investigation_for(session, message, row)
+        if investigation is None:
+            investigation = m.Investigation(
+                name=f"{policy.name}: {subject[:120]!r}", playbook=policy.playbook,
+                status=InvestigationStatus.QUEUED.value,
+            )
+            session.add(investigation)
+            session.flush()
+            repo.add_log(session, investigation.id, "Alert received", "completed",
+                         f"{policy.name} ({policy.severity}) opened the investigation")
+        else:
+            investigation.status = InvestigationStatus.QUEUED.value
+            repo.add_log(session, investigation.id, "Alert merged", "completed",
+                         f"{policy.name} about the same message joined the investigation")
+        alert.investigation_id = investigation.id
+        repo.add_entity(session, investigation.id, message, role="investigated")
+        for entity in entities:
+            if entity.type is EntityType.SENDER and event.type == "message.reported":
+                repo.add_entity(session, investigation.id, entity, role="reporter", parent=message)
+        session.flush()
+        return investigation.id
+
+    def _open_investigation_for(
+        self, session: Session, message: EntityRef, row: m.Message | None
+    ) -> m.Investigation | None:
+        since = utcnow() - self.settings.merge_window
+        same = [message.value]
+        if row is not None and row.message_id:
+            same += list(session.scalars(
+                select(m.Message.sha256).where(m.Message.message_id == row.message_id)
+            ))
+        query = (
+            select(m.Investigation)
+            .join(m.InvestigationEntity, m.InvestigationEntity.investigation_id == m.Investigation.id)
+            .where(
+                m.InvestigationEntity.type == EntityType.MESSAGE.value,
+                m.InvestigationEntity.value.in_(same),
+                m.InvestigationEntity.role == "investigated",
+                m.Investigation.created_at >= since,
+            )
+            .order_by(m.Investigation.id)
+        )
+        for investigation in session.scalars(query):
+            if InvestigationStatus(investigation.status).is_open:
+                return investigation
+        return None
+
+    # -- running an investigation --------------------------------------------------
+
+    def _run_guarded(self, investigation_id: int) -> None:
+        try:
+            self.run_investigation(investigation_id)
+        except Exception as exc:
+            log.exception("investigation %s failed", investigation_id)
+            with self.store.session() as session:
+                investigation = session.get(m.Investigation, investigation_id)
+                if investigation is not None:
+                    investigation.status = InvestigationStatus.FAILED.value
+                    investigation.updated_at = utcnow()
+                    repo.add_log(session, investigation_id, "Investigation", "failed",
+                                 f"{type(exc).__name__}: {exc}")
+
+    def run_investigation(self, investigation_id: int) -> None:
+        """Run the playbook over the investigation's messages, then decide verdicts,
+        find copies and propose actions. Safe to run again: nothing is recorded twice."""
+        with self.store.session() as session:
+            investigation = _investigation(session, investigation_id)
+            playbook = PLAYBOOKS[investigation.playbook]
+            investigation.status = InvestigationStatus.RUNNING.value
+            investigation.updated_at = utcnow()
+            messages = _investigated(session, investigation_id)
+            lookups = self.lookups(session)
+        loaded = [(ref, facts) for ref, facts in (self._load(ref) for ref in messages) if facts]
+        runs = run_steps(playbook, loaded, lookups, self.runner)
+        with self.store.session() as session:
+            self._record_runs(session, investigation_id, runs, loaded)
+            verdicts = self._decide_verdicts(session, investigation_id, loaded, lookups)
+            self._find_copies(session, investigation_id, loaded)
+            self._propose_actions(session, investigation_id, loaded, verdicts)
+            self.settle(session, investigation_id)
+
+    def _load(self, ref: EntityRef) -> tuple[EntityRef, MessageFacts | None]:
+        return ref, parse_message(self.store.blobs.get(ref.value), self.limits)
+
+    def _record_runs(
+        self, session: Session, investigation_id: int, runs: list[StepRun],
+        loaded: list[tuple[EntityRef, MessageFacts]],
+    ) -> None:
+        for ref, facts in loaded:
+            for warning in facts.all_warnings():
+                repo.add_warning(session, investigation_id, f"message {ref.value[:12]}",
+                                 warning.code, warning.where, warning.message)
+        for run in runs:
+            added = repo.add_findings(session, investigation_id, run.result.findings)
+            for entity, parent in run.result.entities:
+                repo.add_entity(session, investigation_id, entity, parent=parent)
+            label = run.step.name if len(loaded) == 1 else f"{run.step.name} ({run.message.value[:12]})"
+            repo.add_log(
+                session, investigation_id, label, run.result.status.value, run.result.summary,
+                started_at=run.started_at, ended_at=run.ended_at,
+                findings_count=len(run.result.findings),
+            )
+            del added
+
+    def _decide_verdicts(
+        self, session: Session, investigation_id: int,
+        loaded: list[tuple[EntityRef, MessageFacts]], lookups: Lookups,
+    ) -> dict[EntityRef, EntityVerdict]:
+        started = utcnow()
+        findings = _findings(session, investigation_id)
+        rows = session.scalars(
+            select(m.InvestigationEntity).where(m.InvestigationEntity.investigation_id == investigation_id)
+        ).all()
+        verdicts: dict[EntityRef, EntityVerdict] = {}
+        for row in rows:
+            ref = EntityRef(EntityType(row.type), row.value)
+            if ref.type is not EntityType.MESSAGE:
+                verdicts[ref] = scoring.entity_verdict(ref, findings)
+        for ref, facts in loaded:
+            carried = {e: verdicts[e] for e, parent in message_entities(facts, ref) if e in verdicts}
+            verdicts[ref] = scoring.message_verdict(ref, findings, carried)
+        for row in rows:
+            ref = EntityRef(EntityType(row.type), row.value)
+            if ref in verdicts:
+                row.verdict = verdicts[ref].verdict.value
+        overall = worst([verdicts[ref].verdict for ref, _ in loaded])
+        investigation = _investigation(session, investigation_id)
+        investigation.verdict = overall.value
+        threats = sum(1 for v in verdicts.values() if v.verdict.is_threat)
+        repo.add_log(session, investigation_id, "Decide verdicts", "completed",
+                     f"investigation verdict {overall.value}; {threats} entities judged threats",
+                     started_at=started)
+        del lookups
+        return verdicts
+
+    def _find_copies(
+        self, session: Session, investigation_id: int, loaded: list[tuple[EntityRef, MessageFacts]]
+    ) -> None:
+        started = utcnow()
+        total = 0
+        for ref, _ in loaded:
+            for copy in repo.copies_of(session, ref.value):
+                total += 1
+                repo.add_entity(session, investigation_id,
+                                EntityRef(EntityType.MAILBOX, copy.mailbox), role="recipient", parent=ref)
+        repo.add_log(session, investigation_id, "Find copies in the organisation",
+                     "completed" if total else "nothing found",
+                     f"{total} cop{'y' if total == 1 else 'ies'} in mailboxes heron knows",
+                     started_at=started)
+
+    def _propose_actions(
+        self, session: Session, investigation_id: int,
+        loaded: list[tuple[EntityRef, MessageFacts]], verdicts: dict[EntityRef, EntityVerdict],
+    ) -> None:
+        started = utcnow()
+        expires_at = utcnow() + self.settings.action_expiry
+        proposed = 0
+        for ref, facts in loaded:
+            verdict = verdicts[ref]
+            if verdict.verdict is not Verdict.MALICIOUS:
+                continue
+            reason = "; ".join(f.summary for f in verdict.reasons[:3])
+            proposed += self._propose_soft_delete(session, investigation_id, ref, reason, expires_at)
+            proposed += self._propose_block(session, investigation_id, facts, reason, expires_at)
+        repo.add_log(session, investigation_id, "Propose actions",
+                     "completed" if proposed else "nothing found",
+                     f"{proposed} action(s) proposed, awaiting approval" if proposed
+                     else "no remediation proposed", started_at=started)
+
+    def _propose_soft_delete(
+        self, session: Session, investigation_id: int, ref: EntityRef, reason: str, expires_at: datetime
+    ) -> int:
+        reachable, unreachable, prevented = [], [], []
+        for copy in repo.copies_of(session, ref.value):
+            if not Location(copy.location).in_mailbox:
+                prevented.append(copy.id)
+            elif self.connector_for(session, copy.mailbox) is None:
+                unreachable.append(copy.mailbox)
+            else:
+                reachable.append(copy.id)
+        if unreachable:
+            repo.add_warning(session, investigation_id, "actions", "no-connector", ref.value[:12],
+                             f"no connector reaches {len(unreachable)} mailbox(es): "
+                             + ", ".join(unreachable[:10]))
+        if not reachable:
+            return 0
+        _, new = repo.propose_action(
+            session, investigation_id, "soft_delete", EntityType.MESSAGE.value, ref.value,
+            reason=reason, params={"copies": reachable, "prevented": prevented}, expires_at=expires_at,
+        )
+        return int(new)
+
+    def _propose_block(
+        self, session: Session, investigation_id: int, facts: MessageFacts, reason: str, expires_at: datetime
+    ) -> int:
+        if facts.from_ is None or not facts.from_.address:
+            return 0
+        org = {d.lower() for d in self.settings.org_domains}
+        if facts.from_.domain in org:
+            return 0
+        _, new = repo.propose_action(
+            session, investigation_id, "block_sender", EntityType.SENDER.value, facts.from_.address,
+            reason=reason, params={}, expires_at=expires_at,
+        )
+        return int(new)
+
+    # -- actions -------------------------------------------------------------------
+
+    def approve(self, action_id: int, *, by: str, comment: str = "") -> m.Action:
+        """Approve a pending action, then execute and verify it."""
+        with self.store.session() as session:
+            action = actions.decide(session, action_id, approve=True, by=by, comment=comment)
+        return self.execute(action.id)
+
+    def reject(self, action_id: int, *, by: str, comment: str = "") -> m.Action:
+        with self.store.session() as session:
+            action = actions.decide(session, action_id, approve=False, by=by, comment=comment)
+            self.settle(session, action.investigation_id)
+        return action
+
+    def execute(self, action_id: int) -> m.Action:
+        """Run an approved action (again, after an interruption) and settle its case."""
+        with self.store.session() as session:
+            action = actions.execute(session, action_id, self.connector_for)
+            self.settle(session, action.investigation_id)
+        return action
+
+    def undo(self, action_id: int, *, by: str) -> m.Action:
+        with self.store.session() as session:
+            action = actions.undo(session, action_id, by, self.connector_for)
+            self.settle(session, action.investigation_id)
+        return action
+
+    def expire_actions(self, now: datetime | None = None) -> int:
+        """Expire pending actions past their time; returns how many investigations changed."""
+        with self.store.session() as session:
+            touched = actions.expire(session, now or utcnow())
+            for investigation_id in touched:
+                self.settle(session, investigation_id)
+        return len(touched)
+
+    def settle(self, session: Session, investigation_id: int) -> InvestigationStatus:
+        """Give the investigation the status its verdict and actions call for."""
+        investigation = _investigation(session, investigation_id)
+        actions = session.scalars(select(m.Action.status).where(m.Action.investigation_id == investigation_id))
+        status = settled_status(Verdict(investigation.verdict), [ActionStatus(a) for a in actions])
+        investigation.status = status.value
+        investigation.updated_at = utcnow()
+        if not status.is_open and investigation.ended_at is None:
+            investigation.ended_at = utcnow()
+        elif status.is_open:
+            investigation.ended_at = None
+        return status
+
+
+def _investigation(session: Session, investigation_id: int) -> m.Investigation:
+    row = session.get(m.Investigation, investigation_id)
+    if row is None:
+        raise NotFoundError(f"no investigation {investigation_id}; `heron investigations list` shows them")
+    return row
+
+
+def _investigated(session: Session, investigation_id: int) -> list[EntityRef]:
+    query = select(m.InvestigationEntity.value).where(
+        m.InvestigationEntity.investigation_id == investigation_id,
+        m.InvestigationEntity.type == EntityType.MESSAGE.value,
+        m.InvestigationEntity.role == "investigated",
+    ).order_by(m.InvestigationEntity.id)
+    return [EntityRef(EntityType.MESSAGE, v) for v in session.scalars(query)]
+
+
+def _findings(session: Session, investigation_id: int) -> list[Finding]:
+    rows = session.scalars(select(m.FindingRecord).where(m.FindingRecord.investigation_id == investigation_id))
+    return [
+        Finding(r.analyzer, EntityRef(EntityType(r.entity_type), r.entity_value), r.code,
+                Severity(r.severity), r.summary, r.details)
+        for r in rows
+    ]
+
+
+def _maildir_locator(path: Path, folder: str | None) -> tuple[Path | None, str]:
+    """The Maildir root and relative locator of a file inside a Maildir, if it is one."""
+    if path.parent.name not in ("cur", "new"):
+        return None, ""
+    folder_dir = path.parent.parent
+    root = folder_dir.parent if folder_dir.name.startswith(".") else folder_dir
+    return root, path.relative_to(root).as_posix()
+
+

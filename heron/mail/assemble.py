@@ -1,0 +1,134 @@
+"""Putting the pieces of one message together into ``MessageFacts``.
+
+Both readers (RFC 5322 in ``parse``, Outlook in ``outlook``) gather headers, body
+texts and attachments, then hand them here: bodies are joined within the body
+limit and urls are collected from the bodies and from attached HTML files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+
+from heron.mail.attachments import is_html_attachment
+from heron.mail.budget import Budget, Warnings
+from heron.mail.facts import Attachment, MessageFacts
+from heron.mail.headers import HeaderFacts
+from heron.mail.text import decode_bytes
+from heron.mail.urls import UrlCollector, collect_html_urls, collect_text_urls
+
+log = logging.getLogger(__name__)
+
+
+class Body:
+    """One body (text or HTML) built from parts, bounded by ``max_body_chars``."""
+
+    def __init__(self, kind: str, limit: int, warnings: Warnings) -> None:
+        self.kind = kind
+        self.limit = limit
+        self.warnings = warnings
+        self.parts: list[str] = []
+        self.length = 0
+
+    def add(self, text: str, where: str) -> None:
+        """Append the text of one part, cutting it at the limit with a warning."""
+        room = self.limit - self.length
+        if len(text) > room:
+            self.warnings.add(
+                "body-limit",
+                where,
+                f"{self.kind} body cut at {self.limit} characters; "
+                f"{len(text) - max(room, 0)} characters not read",
+            )
+            text = text[: max(room, 0)]
+        if text:
+            self.parts.append(text)
+            self.length += len(text)
+
+    def text(self) -> str:
+        """The parts joined by a line break."""
+        return "\n".join(self.parts)
+
+
+def assemble(
+    raw: bytes,
+    fmt: str,
+    headers: HeaderFacts,
+    text_body: str,
+    html_body: str,
+    attachments: list[Attachment],
+    warnings: Warnings,
+    budget: Budget,
+) -> MessageFacts:
+    """The ``MessageFacts`` of one message from what its reader gathered."""
+    urls = _collect_urls(text_body, html_body, attachments, warnings, budget)
+    return MessageFacts(
+        sha256=hashlib.sha256(raw).hexdigest(),
+        size=len(raw),
+        format=fmt,
+        message_id=headers.message_id,
+        subject=headers.subject,
+        from_=headers.from_,
+        envelope_sender=headers.envelope_sender,
+        sender=headers.sender,
+        reply_to=headers.reply_to,
+        to=headers.to,
+        cc=headers.cc,
+        date=headers.date,
+        received=headers.received,
+        authentication_results=headers.authentication_results,
+        text_body=text_body,
+        html_body=html_body,
+        urls=tuple(urls.urls()),
+        attachments=tuple(attachments),
+        headers=tuple(headers.headers),
+        warnings=tuple(warnings.items),
+    )
+
+
+def _collect_urls(
+    text_body: str,
+    html_body: str,
+    attachments: list[Attachment],
+    warnings: Warnings,
+    budget: Budget,
+) -> UrlCollector:
+    collector = UrlCollector(budget.limits.max_urls, budget.deadline)
+    _guarded(lambda: collect_text_urls(text_body, "text", collector), "text", warnings)
+    _guarded(lambda: collect_html_urls(html_body, collector), "html", warnings)
+    for attachment in attachments:
+        if is_html_attachment(attachment) and attachment.payload:
+            _attachment_urls(attachment, collector, warnings, budget)
+    for code, problem in collector.problems:
+        warnings.add(code, "urls", problem)
+    if collector.truncated:
+        warnings.add(
+            "url-limit", "urls", f"more than {collector.limit} urls; rest not read"
+        )
+    if collector.timed_out:
+        warnings.add("time-limit", "urls", "time limit reached while reading urls")
+    return collector
+
+
+def _attachment_urls(
+    attachment: Attachment, collector: UrlCollector, warnings: Warnings, budget: Budget
+) -> None:
+    where = f"attachment:{attachment.filename or attachment.sha256[:12]}"
+    data = attachment.payload[: budget.limits.max_body_chars]
+    if len(attachment.payload) > len(data):
+        warnings.add(
+            "body-limit", where, "only the start of the HTML file was read for urls"
+        )
+    html, _ = decode_bytes(data, "utf-8")
+    _guarded(lambda: collect_html_urls(html, collector, origin=where), where, warnings)
+
+
+def _guarded(step: Callable[[], None], where: str, warnings: Warnings) -> None:
+    # The HTML parser is third-party C code fed hostile input; a failure there must
+    # become a warning, never a crash of the whole read.
+    try:
+        step()
+    except Exception as error:
+        log.debug("url extraction failed at %s", where, exc_info=True)
+        warnings.add("url-extraction-failed", where, f"{type(error).__name__}: {error}")

@@ -1,0 +1,243 @@
+"""Reading the header block of a message into facts.
+
+Shared by the RFC 5322 reader (``parse``) and the Outlook reader (``outlook``, whose
+transport headers are RFC 5322 text). Every function here takes header values as
+written and returns values plus warnings; none raises on bad input.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import getaddresses, parsedate_to_datetime
+
+from heron.mail.authres import parse_authentication_results, strip_comments
+from heron.mail.budget import Warnings
+from heron.mail.facts import Address, AuthenticationResults, Limits, ReceivedHop
+from heron.mail.text import decode_words, unfold, unsurrogate
+
+_FROM_HOST = re.compile(r"(?:^|\s)from\s+(\[[^\]\s]*\]|[^\s;()\[\]]+)", re.IGNORECASE)
+_BY_HOST = re.compile(r"(?:^|[\s)\]])by\s+([^\s;()]+)", re.IGNORECASE)
+_BRACKETED_IP = re.compile(
+    r"[\[(]\s*(?:IPv6:)?([0-9A-Fa-f:.]{2,45})(?:%[\w.]+)?\s*[\])]"
+)
+_ANGLE = re.compile(r"<([^<>]*)>")
+
+
+@dataclass
+class HeaderFacts:
+    """The facts that come from the header block alone."""
+
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    message_id: str = ""
+    subject: str = ""
+    from_: Address | None = None
+    envelope_sender: str = ""
+    sender: Address | None = None
+    reply_to: tuple[Address, ...] = ()
+    to: tuple[Address, ...] = ()
+    cc: tuple[Address, ...] = ()
+    date: datetime | None = None
+    received: tuple[ReceivedHop, ...] = ()
+    authentication_results: tuple[AuthenticationResults, ...] = ()
+
+    def first(self, name: str) -> str | None:
+        """The first value of a header, matched without regard to case."""
+        lowered = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lowered:
+                return value
+        return None
+
+    def every(self, name: str) -> list[str]:
+        """Every value of a header, in order."""
+        lowered = name.lower()
+        return [value for key, value in self.headers if key.lower() == lowered]
+
+
+def bound_headers(
+    items: list[tuple[str, str]], limits: Limits, warnings: Warnings, where: str
+) -> list[tuple[str, str]]:
+    """Unfold and decode raw header items, keeping within the count and length limits.
+
+    Values keep RFC 2047 encoded words as written; 8-bit bytes become text.
+    """
+    if len(items) > limits.max_headers:
+        warnings.add(
+            "header-count-limit",
+            where,
+            f"{len(items)} headers; only the first {limits.max_headers} were read",
+        )
+        items = items[: limits.max_headers]
+    bounded: list[tuple[str, str]] = []
+    for name, value in items:
+        text = unsurrogate(unfold(str(value))).strip()
+        if len(text) > limits.max_header_length:
+            warnings.add(
+                "header-length-limit",
+                f"{where}:{name}",
+                f"header of {len(text)} characters cut to {limits.max_header_length}",
+            )
+            text = text[: limits.max_header_length]
+        bounded.append((unsurrogate(str(name)).strip(), text))
+    return bounded
+
+
+def read_header_facts(
+    headers: list[tuple[str, str]], warnings: Warnings
+) -> HeaderFacts:
+    """Every header-derived fact of one message, from its bounded header list."""
+    facts = HeaderFacts(headers=headers)
+    facts.message_id = _message_id(facts.first("Message-ID") or "")
+    facts.subject = _subject(facts, warnings)
+    facts.from_ = _header_from(facts, warnings)
+    facts.envelope_sender = _envelope_sender(facts.first("Return-Path") or "")
+    senders = addresses(facts.first("Sender") or "", "header:Sender", warnings)
+    facts.sender = senders[0] if senders else None
+    facts.reply_to = _all_addresses(facts, "Reply-To", warnings)
+    facts.to = _all_addresses(facts, "To", warnings)
+    facts.cc = _all_addresses(facts, "Cc", warnings)
+    facts.date = _header_date(facts.first("Date"), warnings)
+    facts.received = tuple(
+        parse_received(value, index)
+        for index, value in enumerate(facts.every("Received"))
+    )
+    facts.authentication_results = tuple(
+        parse_authentication_results(value, index)
+        for index, value in enumerate(facts.every("Authentication-Results"))
+    )
+    return facts
+
+
+def addresses(value: str, where: str, warnings: Warnings) -> list[Address]:
+    """The mailboxes in one address header, display names decoded (RFC 2047)."""
+    if not value.strip():
+        return []
+    pairs = _getaddresses(value)
+    if pairs is None:
+        warnings.add("address-unparsable", where, "address list could not be read")
+        return []
+    found: list[Address] = []
+    for name, address in pairs:
+        if not address:
+            continue
+        display, problems = decode_words(name)
+        for problem in problems:
+            warnings.add("encoded-word", where, problem)
+        found.append(Address(address.strip().lower(), display.strip()))
+    return found
+
+
+def _getaddresses(value: str) -> list[tuple[str, str]] | None:
+    # The stdlib address parser recurses on nested comments; retry without them.
+    for text in (value, strip_comments(value)):
+        try:
+            return getaddresses([text])
+        except (RecursionError, ValueError, IndexError, TypeError):
+            continue
+    return None
+
+
+def _all_addresses(
+    facts: HeaderFacts, name: str, warnings: Warnings
+) -> tuple[Address, ...]:
+    found: list[Address] = []
+    for value in facts.every(name):
+        found.extend(addresses(value, f"header:{name}", warnings))
+    return tuple(found)
+
+
+def _header_from(facts: HeaderFacts, warnings: Warnings) -> Address | None:
+    values = facts.every("From")
+    if not values:
+        return None
+    if len(values) > 1:
+        warnings.add(
+            "from-multiple-headers", "header:From", f"{len(values)} From headers"
+        )
+    found = addresses(values[0], "header:From", warnings)
+    if not found:
+        warnings.add("from-unparsable", "header:From", "From holds no readable address")
+        return None
+    if len(found) > 1:
+        warnings.add(
+            "from-multiple-addresses",
+            "header:From",
+            f"From holds {len(found)} addresses",
+        )
+    if "@" not in found[0].address:
+        warnings.add("from-unparsable", "header:From", "From address has no domain")
+    return found[0]
+
+
+def _subject(facts: HeaderFacts, warnings: Warnings) -> str:
+    text, problems = decode_words(facts.first("Subject") or "")
+    for problem in problems:
+        warnings.add("encoded-word", "header:Subject", problem)
+    return text.strip()
+
+
+def _message_id(value: str) -> str:
+    match = _ANGLE.search(value)
+    return (match.group(1) if match else value).strip()
+
+
+def _envelope_sender(value: str) -> str:
+    match = _ANGLE.search(value)
+    return (match.group(1) if match else value).strip().lower()
+
+
+def parse_date(value: str) -> datetime | None:
+    """An RFC 5322 date as an aware datetime (no zone means UTC), or None."""
+    try:
+        parsed = parsedate_to_datetime(value.strip())
+    except (ValueError, TypeError, IndexError, OverflowError):
+        return None
+    if parsed is None:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _header_date(value: str | None, warnings: Warnings) -> datetime | None:
+    if value is None:
+        return None
+    parsed = parse_date(value)
+    if parsed is None:
+        warnings.add(
+            "date-unparsable", "header:Date", f"Date not readable: {value[:80]!r}"
+        )
+    return parsed
+
+
+def parse_received(value: str, index: int) -> ReceivedHop:
+    """One Received header: the hosts, the sending IP and when it was received."""
+    head, _, stamp = value.rpartition(";")
+    if not head:
+        head, stamp = value, ""
+    masked = strip_comments(head, mask=True)
+    from_match = _FROM_HOST.search(masked)
+    by_match = _BY_HOST.search(masked, from_match.end() if from_match else 0)
+    from_host = from_match.group(1) if from_match else ""
+    from_part = ""
+    if from_match:
+        end = by_match.start() if by_match else len(head)
+        from_part = head[from_match.start() : end]
+    return ReceivedHop(
+        index=index,
+        from_host=from_host.strip("[]").lower().removeprefix("ipv6:"),
+        by_host=(by_match.group(1).lower() if by_match else ""),
+        ip=_sending_ip(from_part),
+        received_at=parse_date(stamp) if stamp.strip() else None,
+        raw=value,
+    )
+
+
+def _sending_ip(from_part: str) -> str | None:
+    for match in _BRACKETED_IP.finditer(from_part):
+        try:
+            return str(ipaddress.ip_address(match.group(1)))
+        except ValueError:
+            continue
+    return None

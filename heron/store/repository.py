@@ -1,0 +1,267 @@
+"""The store: database and blob store behind the operations the engine needs.
+
+Writes are idempotent where the flow may repeat them: a message, copy, entity,
+finding, warning or action that already exists is returned, not inserted again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from heron.domain.entities import EntityRef, Event, Finding
+from heron.mail.facts import MessageFacts
+from heron.store import models as m
+from heron.store.blobs import BlobStore
+from heron.store.db import Database
+from heron.store.models import row_key, utcnow
+
+
+class Store:
+    """The database and the blob store of one heron installation."""
+
+    def __init__(self, database_url: str, blob_dir: Path) -> None:
+        self.db = Database(database_url)
+        self.blobs = BlobStore(blob_dir)
+
+    def migrate(self) -> None:
+        self.db.migrate()
+
+    def session(self):  # type: ignore[no-untyped-def]
+        return self.db.session()
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def save_message(session: Session, facts: MessageFacts) -> m.Message:
+    """The message row for these facts, created on first sight."""
+    row = session.get(m.Message, facts.sha256)
+    if row is not None:
+        return row
+    row = m.Message(
+        sha256=facts.sha256,
+        message_id=facts.message_id[:998],
+        subject=facts.subject,
+        from_address=facts.from_.address if facts.from_ else "",
+        from_domain=facts.from_.domain if facts.from_ else "",
+        envelope_sender=facts.envelope_sender,
+        size=facts.size,
+        format=facts.format,
+        facts=facts.to_dict(),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def save_mailbox(session: Session, address: str, connector: str, locator: str) -> m.Mailbox:
+    row = session.get(m.Mailbox, address)
+    if row is None:
+        row = m.Mailbox(address=address, connector=connector, locator=locator)
+        session.add(row)
+        session.flush()
+    elif connector != "none" and (row.connector, row.locator) != (connector, locator):
+        row.connector, row.locator = connector, locator
+    return row
+
+
+def save_copy(
+    session: Session,
+    sha256: str,
+    mailbox: str,
+    location: str,
+    locator: str,
+    received_at: datetime | None,
+) -> tuple[m.Copy, bool]:
+    """The copy of a message in a mailbox; True when it was new."""
+    row = session.scalar(
+        select(m.Copy).where(m.Copy.message_sha256 == sha256, m.Copy.mailbox == mailbox)
+    )
+    if row is not None:
+        return row, False
+    row = m.Copy(
+        message_sha256=sha256,
+        mailbox=mailbox,
+        location=location,
+        original_location=location,
+        locator=locator,
+        received_at=received_at or utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return row, True
+
+
+def copies_of(session: Session, sha256: str) -> list[m.Copy]:
+    query = select(m.Copy).where(m.Copy.message_sha256 == sha256).order_by(m.Copy.mailbox)
+    return list(session.scalars(query))
+
+
+def save_event(session: Session, event: Event) -> m.EventRecord:
+    row = m.EventRecord(
+        type=event.type,
+        source=event.source,
+        occurred_at=event.occurred_at,
+        entities={"items": [[e.type.value, e.value] for e in event.entities]},
+        payload=event.payload,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def add_entity(
+    session: Session,
+    investigation_id: int,
+    entity: EntityRef,
+    role: str = "related",
+    parent: EntityRef | None = None,
+) -> m.InvestigationEntity:
+    key = row_key(entity.type.value, entity.value)
+    row = session.scalar(
+        select(m.InvestigationEntity).where(
+            m.InvestigationEntity.investigation_id == investigation_id,
+            m.InvestigationEntity.key == key,
+        )
+    )
+    if row is None:
+        row = m.InvestigationEntity(
+            investigation_id=investigation_id, key=key, type=entity.type.value,
+            value=entity.value, role=role, parent=str(parent) if parent else "",
+        )
+        session.add(row)
+        session.flush()
+    return row
+
+
+def add_findings(session: Session, investigation_id: int, findings: Iterable[Finding]) -> int:
+    """Record findings not recorded before; returns how many were new."""
+    existing = set(
+        session.scalars(
+            select(m.FindingRecord.key).where(m.FindingRecord.investigation_id == investigation_id)
+        )
+    )
+    added = 0
+    for finding in findings:
+        key = row_key(finding.analyzer, finding.entity.type.value, finding.entity.value, finding.code)
+        if key in existing:
+            continue
+        existing.add(key)
+        session.add(
+            m.FindingRecord(
+                investigation_id=investigation_id, key=key, analyzer=finding.analyzer,
+                entity_type=finding.entity.type.value, entity_value=finding.entity.value,
+                code=finding.code, severity=finding.severity.value, summary=finding.summary,
+                details=_jsonable(finding.details),
+            )
+        )
+        added += 1
+    session.flush()
+    return added
+
+
+def add_warning(
+    session: Session, investigation_id: int, source: str, code: str, location: str, message: str
+) -> None:
+    key = row_key(source, code, location)
+    exists = session.scalar(
+        select(m.WarningRecord.id).where(
+            m.WarningRecord.investigation_id == investigation_id, m.WarningRecord.key == key
+        )
+    )
+    if exists is None:
+        session.add(
+            m.WarningRecord(
+                investigation_id=investigation_id, key=key, source=source, code=code,
+                location=location, message=message,
+            )
+        )
+        session.flush()
+
+
+def add_log(
+    session: Session,
+    investigation_id: int,
+    step: str,
+    status: str,
+    summary: str,
+    *,
+    started_at: datetime | None = None,
+    ended_at: datetime | None = None,
+    findings_count: int = 0,
+) -> m.LogEntry:
+    now = utcnow()
+    row = m.LogEntry(
+        investigation_id=investigation_id, step=step, status=status, summary=summary,
+        started_at=started_at or now, ended_at=ended_at or now, findings_count=findings_count,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def propose_action(
+    session: Session,
+    investigation_id: int,
+    type_: str,
+    target_type: str,
+    target: str,
+    *,
+    reason: str,
+    params: dict[str, Any],
+    expires_at: datetime,
+) -> tuple[m.Action, bool]:
+    """The action of this type on this target in the investigation; True when new."""
+    key = row_key(type_, target)
+    row = session.scalar(
+        select(m.Action).where(m.Action.investigation_id == investigation_id, m.Action.key == key)
+    )
+    if row is not None:
+        return row, False
+    row = m.Action(
+        investigation_id=investigation_id, key=key, type=type_, target_type=target_type,
+        target=target, reason=reason, params=params, expires_at=expires_at,
+    )
+    session.add(row)
+    session.flush()
+    return row, True
+
+
+def list_entries(session: Session) -> list[m.ListEntryRecord]:
+    return list(session.scalars(select(m.ListEntryRecord).order_by(m.ListEntryRecord.id)))
+
+
+def add_list_entry(session: Session, list_: str, kind: str, value: str, source: str) -> m.ListEntryRecord:
+    key = row_key(list_, kind, value)
+    row = session.scalar(select(m.ListEntryRecord).where(m.ListEntryRecord.key == key))
+    if row is None:
+        row = m.ListEntryRecord(key=key, list=list_, kind=kind, value=value, source=source)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def remove_list_entry(session: Session, list_: str, kind: str, value: str) -> bool:
+    key = row_key(list_, kind, value)
+    row = session.scalar(select(m.ListEntryRecord).where(m.ListEntryRecord.key == key))
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)

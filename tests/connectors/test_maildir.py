@@ -1,0 +1,80 @@
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from heron.connectors.base import CopyRef, OutcomeStatus
+from heron.connectors.maildir import MaildirConnector, folder_location
+from heron.domain.verdicts import Location
+from heron.errors import ConnectorError
+
+RAW = b"From: a@b.test\r\nSubject: hi\r\n\r\nbody\r\n"
+SHA = hashlib.sha256(RAW).hexdigest()
+
+
+@pytest.fixture
+def mailbox(tmp_path: Path) -> Path:
+    root = tmp_path / "alice@example.org"
+    for sub in ("cur", "new", "tmp"):
+        (root / sub).mkdir(parents=True)
+    (root / "cur" / "1.abc.host:2,S").write_bytes(RAW)
+    return root
+
+
+def test_soft_delete_moves_the_file_to_the_recoverable_folder(mailbox: Path):
+    connector = MaildirConnector({"alice@example.org": mailbox})
+    copy = CopyRef("alice@example.org", "cur/1.abc.host:2,S", Location.INBOX)
+    outcome = connector.move(copy, Location.DELETED, SHA)
+    assert outcome.status is OutcomeStatus.DONE
+    assert outcome.copy is not None and outcome.copy.location is Location.DELETED
+    assert not (mailbox / "cur" / "1.abc.host:2,S").exists()
+    assert (mailbox / ".Recoverable Items" / "cur" / "1.abc.host:2,S").read_bytes() == RAW
+
+
+def test_moving_twice_reports_already_in_destination(mailbox: Path):
+    connector = MaildirConnector({"alice@example.org": mailbox})
+    copy = CopyRef("alice@example.org", "cur/1.abc.host:2,S", Location.INBOX)
+    connector.move(copy, Location.JUNK, SHA)
+    again = connector.move(copy, Location.JUNK, SHA)
+    assert again.status is OutcomeStatus.ALREADY_THERE
+    assert [c.location for c in connector.find("alice@example.org", SHA)] == [Location.JUNK]
+
+
+def test_a_copy_the_user_moved_is_found_by_its_unique_name(mailbox: Path):
+    (mailbox / ".Archive" / "cur").mkdir(parents=True)
+    (mailbox / "cur" / "1.abc.host:2,S").rename(mailbox / ".Archive" / "cur" / "1.abc.host:2,S")
+    connector = MaildirConnector({"alice@example.org": mailbox})
+    copy = CopyRef("alice@example.org", "cur/1.abc.host:2,S", Location.INBOX)
+    outcome = connector.move(copy, Location.DELETED, SHA)
+    assert outcome.status is OutcomeStatus.DONE
+
+
+def test_a_deleted_copy_is_not_found(mailbox: Path):
+    (mailbox / "cur" / "1.abc.host:2,S").unlink()
+    connector = MaildirConnector({"alice@example.org": mailbox})
+    copy = CopyRef("alice@example.org", "cur/1.abc.host:2,S", Location.INBOX)
+    assert connector.move(copy, Location.DELETED, SHA).status is OutcomeStatus.NOT_FOUND
+
+
+def test_a_locator_outside_the_mailbox_is_not_followed(mailbox: Path, tmp_path: Path):
+    outside = tmp_path / "secret"
+    outside.write_bytes(b"x")
+    connector = MaildirConnector({"alice@example.org": mailbox})
+    copy = CopyRef("alice@example.org", "../secret", Location.INBOX)
+    assert connector.move(copy, Location.DELETED, "0" * 64).status is OutcomeStatus.NOT_FOUND
+    assert outside.exists()
+
+
+def test_unknown_mailbox_is_a_connector_error(mailbox: Path):
+    connector = MaildirConnector({"alice@example.org": mailbox})
+    with pytest.raises(ConnectorError):
+        connector.find("mallory@example.org", SHA)
+
+
+@pytest.mark.parametrize(
+    ("folder", "location"),
+    [(None, Location.INBOX), ("INBOX", Location.INBOX), (".Junk", Location.JUNK),
+     ("Junk", Location.JUNK), (".Archive", Location.INBOX)],
+)
+def test_folder_names_map_to_locations(folder, location):
+    assert folder_location(folder) is location

@@ -1,0 +1,56 @@
+from heron.domain.entities import EntityRef, EntityType, Finding
+from heron.domain.scoring import entity_verdict, message_verdict
+from heron.domain.verdicts import Severity, Verdict
+
+MESSAGE = EntityRef(EntityType.MESSAGE, "a" * 64)
+URL = EntityRef(EntityType.URL, "https://evil.test/")
+
+
+def finding(entity: EntityRef, severity: Severity, code: str = "x") -> Finding:
+    return Finding("test", entity, code, severity, f"{code} {severity.value}")
+
+
+def test_nothing_examined_is_unknown_not_clean():
+    assert entity_verdict(MESSAGE, []).verdict is Verdict.UNKNOWN
+
+
+def test_examined_with_only_informational_findings_is_clean():
+    result = entity_verdict(MESSAGE, [finding(MESSAGE, Severity.INFORMATIONAL)])
+    assert result.verdict is Verdict.CLEAN
+    assert result.reasons
+
+
+def test_one_high_finding_is_malicious():
+    result = entity_verdict(URL, [finding(URL, Severity.HIGH)])
+    assert result.verdict is Verdict.MALICIOUS
+    assert result.reasons[0].severity is Severity.HIGH
+
+
+def test_a_single_low_finding_stays_clean_two_turn_suspicious():
+    one = [finding(MESSAGE, Severity.LOW, "a")]
+    two = one + [finding(MESSAGE, Severity.LOW, "b")]
+    assert entity_verdict(MESSAGE, one).verdict is Verdict.CLEAN
+    assert entity_verdict(MESSAGE, two).verdict is Verdict.SUSPICIOUS
+
+
+def test_medium_findings_add_up_to_malicious():
+    findings = [finding(MESSAGE, Severity.MEDIUM, c) for c in "abc"]
+    assert entity_verdict(MESSAGE, findings).verdict is Verdict.MALICIOUS
+
+
+def test_findings_about_other_entities_do_not_count():
+    assert entity_verdict(MESSAGE, [finding(URL, Severity.HIGH)]).verdict is Verdict.UNKNOWN
+
+
+def test_message_takes_the_worst_verdict_of_what_it_carries():
+    findings = [finding(MESSAGE, Severity.INFORMATIONAL), finding(URL, Severity.HIGH)]
+    carried = {URL: entity_verdict(URL, findings)}
+    result = message_verdict(MESSAGE, findings, carried)
+    assert result.verdict is Verdict.MALICIOUS
+    assert any(f.entity == URL for f in result.reasons)
+
+
+def test_clean_carried_entities_do_not_clear_a_suspicious_message():
+    findings = [finding(MESSAGE, Severity.MEDIUM), finding(URL, Severity.INFORMATIONAL)]
+    carried = {URL: entity_verdict(URL, findings)}
+    assert message_verdict(MESSAGE, findings, carried).verdict is Verdict.SUSPICIOUS
