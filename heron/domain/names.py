@@ -5,6 +5,7 @@ The list is the snapshot bundled with tldextract; heron never fetches a newer on
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 
 import tldextract
@@ -16,15 +17,27 @@ _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 def organisational_domain(host: str) -> str:
     """The registrable domain of ``host`` (``mail.example.co.uk`` → ``example.co.uk``).
 
-    A host with no public suffix (an ip, ``localhost``) is its own organisational
+    A name under a suffix the list does not know (``.test``, ``.internal``) counts
+    its last two labels; an ip address or a single label is its own organisational
     domain.
     """
     host = host.strip().rstrip(".").lower()
     if not host:
         return ""
     parts = _EXTRACT(host)
-    registered = parts.top_domain_under_public_suffix
-    return registered or host
+    if parts.top_domain_under_public_suffix:
+        return parts.top_domain_under_public_suffix
+    if parts.suffix or _is_ip(host):
+        return host
+    return ".".join(host.split(".")[-2:])
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def is_same_or_subdomain(host: str, domain: str) -> bool:

@@ -189,3 +189,15 @@ def test_html_page_is_declined_naming_file_and_formats() -> None:
 def test_text_in_no_format_raises_naming_file_and_formats() -> None:
     with pytest.raises(IntelFeedError, match="prose.txt.*heron reads: URLhaus CSV"):
         _load("prose.txt")
+
+
+def test_csv_with_a_url_column_reads_urls_and_its_threat_column(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text("url,threat\nhttp://a.example.test/,malware_download\n")
+
+    result = load_feed(path)
+
+    assert result.format == "url-csv"
+    assert [i.threat for i in result.indicators] == ["malware_download"]

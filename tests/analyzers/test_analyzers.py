@@ -1,0 +1,145 @@
+from heron.analyzers import REGISTRY, AnalyzerContext, Lookups
+from heron.domain.entities import EntityRef, EntityType
+from heron.domain.verdicts import Severity, StepStatus
+from heron.intel.lists import ListEntry, OrgLists
+from heron.intel.model import FeedResult, Indicator, IntelIndex
+from tests.factories import address, attachment, auth, facts, url
+
+
+def run(name: str, message, lookups: Lookups | None = None):
+    entity = EntityRef(EntityType.MESSAGE, message.sha256)
+    return REGISTRY[name].run(AnalyzerContext(message, entity, lookups or Lookups()))
+
+
+def codes(result) -> dict[str, Severity]:
+    return {f.code: f.severity for f in result.findings}
+
+
+def test_every_analyzer_declares_what_it_accepts():
+    for analyzer in REGISTRY.values():
+        assert analyzer.accepts and analyzer.description
+
+
+def test_authentication_without_results_is_not_applicable():
+    assert run("authentication", facts()).status is StepStatus.NOT_APPLICABLE
+
+
+def test_spf_fail_and_unaligned_from_are_findings_with_reasons():
+    message = facts(
+        from_=address("hr@payroll.test"),
+        authentication_results=(auth("spf=fail smtp.mailfrom=payroll.test; dkim=none; dmarc=fail"),),
+    )
+    result = run("authentication", message)
+    found = codes(result)
+    assert found["spf-fail"] is Severity.MEDIUM
+    assert "dmarc-unaligned" in found
+    assert "mx.example.org" in next(f for f in result.findings if f.code == "spf-fail").summary
+
+
+def test_dkim_pass_on_a_subdomain_aligns_relaxed():
+    message = facts(
+        from_=address("news@example.com"),
+        authentication_results=(auth("spf=pass smtp.mailfrom=bounce.esp.test; dkim=pass header.d=mail.example.com"),),
+    )
+    assert codes(run("authentication", message))["dmarc-aligned"] is Severity.INFORMATIONAL
+
+
+def test_alignment_uses_the_organisational_domain_of_hyphenated_names():
+    message = facts(
+        from_=address("a@login.my-bank.co.uk"),
+        authentication_results=(auth("dkim=pass header.d=my-bank.co.uk"),),
+    )
+    assert "dmarc-aligned" in codes(run("authentication", message))
+
+
+def test_only_the_topmost_header_is_trusted_by_default():
+    forged = auth("spf=pass smtp.mailfrom=evil.test; dkim=pass header.d=evil.test", "attacker.test", 1)
+    real = auth("spf=fail smtp.mailfrom=evil.test", "mx.example.org", 0)
+    message = facts(from_=address("ceo@evil.test"), authentication_results=(real, forged))
+    found = codes(run("authentication", message))
+    assert "spf-fail" in found and "untrusted-authentication-results" in found
+
+
+def test_configured_authserv_id_picks_its_header():
+    other = auth("spf=pass smtp.mailfrom=sender.test", "relay.example.org", 0)
+    ours = auth("spf=fail smtp.mailfrom=sender.test", "mx.example.org", 1)
+    message = facts(from_=address("x@sender.test"), authentication_results=(other, ours))
+    result = run("authentication", message, Lookups(trusted_authserv_ids=("mx.example.org",)))
+    assert "spf-fail" in codes(result)
+
+
+def test_reply_to_another_organisation_is_a_finding():
+    message = facts(from_=address("a@bank.test"), reply_to=(address("b@freemail.test"),))
+    assert "reply-to-mismatch" in codes(run("sender", message))
+
+
+def test_reply_to_a_subdomain_of_the_same_organisation_is_fine():
+    message = facts(from_=address("a@bank.test"), reply_to=(address("b@support.bank.test"),))
+    assert run("sender", message).status is StepStatus.NOTHING_FOUND
+
+
+def test_display_name_showing_another_address_is_a_finding():
+    message = facts(from_=address("x@evil.test", "ceo@example.org"))
+    assert codes(run("sender", message))["display-name-address-mismatch"] is Severity.MEDIUM
+
+
+def test_risky_attachment_names_and_types():
+    message = facts(attachments=(
+        attachment("invoice.pdf.exe", true_type="application/x-dosexec"),
+        attachment("report.pdf", true_type="text/html"),
+        attachment("notes.txt", true_type="text/plain"),
+        attachment("inv\u202efdp.exe"),
+    ))
+    found = {(f.details["filename"], f.code) for f in run("attachments", message).findings}
+    assert ("invoice.pdf.exe", "risky-extension") in found
+    assert ("invoice.pdf.exe", "executable-content") in found
+    assert ("report.pdf", "type-mismatch") in found
+    assert ("notes.txt", "attachment-ok") in found
+    assert ("inv\u202efdp.exe", "bidi-name") in found
+
+
+def _intel(*indicators: Indicator) -> Lookups:
+    index = IntelIndex()
+    index.add(FeedResult("test-feed", "plain", list(indicators)))
+    return Lookups(intel=index, intel_size=len(index))
+
+
+def test_url_listed_in_intel_is_high():
+    message = facts(urls=(url("https://evil.test/login"), url("https://fine.test/")))
+    lookups = _intel(Indicator("url", "https://evil.test/login", "test-feed", "phishing"))
+    result = run("url-reputation", message, lookups)
+    severities = {f.entity.value: f.severity for f in result.findings}
+    assert severities == {"https://evil.test/login": Severity.HIGH, "https://fine.test/": Severity.INFORMATIONAL}
+
+
+def test_url_whose_domain_is_listed_is_high():
+    message = facts(urls=(url("https://a.b.evil.test/x"),))
+    lookups = _intel(Indicator("domain", "evil.test", "test-feed"))
+    assert run("url-reputation", message, lookups).findings[0].severity is Severity.HIGH
+
+
+def test_reputation_without_feeds_says_it_could_not_check():
+    message = facts(urls=(url("https://evil.test/"),))
+    assert run("url-reputation", message).status is StepStatus.NOT_APPLICABLE
+
+
+def test_file_hash_listed_in_intel_is_high():
+    file = attachment("a.doc", b"macro")
+    lookups = _intel(Indicator("md5", file.md5, "hashes"))
+    result = run("file-reputation", facts(attachments=(file,)), lookups)
+    assert result.findings[0].severity is Severity.HIGH
+
+
+def test_block_listed_sender_domain_is_high_and_allow_is_informational():
+    lists = OrgLists([ListEntry("domain", "evil.test", "block"), ListEntry("sender", "friend@ok.test", "allow")])
+    blocked = run("org-lists", facts(from_=address("x@mail.evil.test")), Lookups(org_lists=lists))
+    allowed = run("org-lists", facts(from_=address("friend@ok.test"), envelope_sender=""), Lookups(org_lists=lists))
+    assert [f.severity for f in blocked.findings] == [Severity.HIGH]
+    assert [f.severity for f in allowed.findings] == [Severity.INFORMATIONAL]
+
+
+def test_indicators_lists_the_entities_of_the_message():
+    message = facts(urls=(url("https://evil.test/a"),), attachments=(attachment("a.txt"),))
+    result = run("indicators", message)
+    kinds = {entity.type for entity, _ in result.entities}
+    assert {EntityType.URL, EntityType.FILE, EntityType.SENDER, EntityType.DOMAIN} <= kinds
