@@ -370,3 +370,5 @@ class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return json.dumps({"time": self.formatTime(record), "level": record.levelname,
                            "logger": record.name, "message": record.getMessage()})
+if __name__ == "__main__":
+    app()
