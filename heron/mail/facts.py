@@ -166,7 +166,8 @@ class MessageFacts:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of the facts, without attachment payloads."""
-        return _jsonable(asdict(self))
+        result: dict[str, Any] = _jsonable(asdict(self))
+        return result
 
 
 def _jsonable(value: Any) -> Any:

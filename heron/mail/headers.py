@@ -24,6 +24,26 @@ _BRACKETED_IP = re.compile(
     r"[\[(]\s*(?:IPv6:)?([0-9A-Fa-f:.]{2,45})(?:%[\w.]+)?\s*[\])]"
 )
 _ANGLE = re.compile(r"<([^<>]*)>")
+# Headers RFC 5322 and RFC 2045 allow at most once; a second copy is a known way
+# to show a filter one value and the reader another.
+SINGLE_HEADERS = frozenset(
+    {
+        "from",
+        "sender",
+        "reply-to",
+        "to",
+        "cc",
+        "bcc",
+        "subject",
+        "date",
+        "message-id",
+        "in-reply-to",
+        "references",
+        "mime-version",
+        "content-type",
+        "content-transfer-encoding",
+    }
+)
 
 
 @dataclass
@@ -73,7 +93,12 @@ def bound_headers(
         items = items[: limits.max_headers]
     bounded: list[tuple[str, str]] = []
     for name, value in items:
-        text = unsurrogate(unfold(str(value))).strip()
+        text = unfold(str(value))
+        if not _is_utf8(text):
+            warnings.add(
+                "header-8bit", f"{where}:{name}", "raw 8-bit header, not UTF-8"
+            )
+        text = unsurrogate(text).strip()
         if len(text) > limits.max_header_length:
             warnings.add(
                 "header-length-limit",
@@ -85,11 +110,39 @@ def bound_headers(
     return bounded
 
 
+def _is_utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            value.encode("utf-8", errors="surrogateescape").decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def duplicate_headers(
+    headers: list[tuple[str, str]], where: str, warnings: Warnings
+) -> None:
+    """Warn for each header that RFC 5322 or MIME allows once but appears again."""
+    counts: dict[str, int] = {}
+    for name, _ in headers:
+        lowered = name.lower()
+        if lowered in SINGLE_HEADERS:
+            counts[lowered] = counts.get(lowered, 0) + 1
+    for name, count in counts.items():
+        if count > 1:
+            warnings.add(
+                "header-duplicate", f"{where}:{name}", f"{count} {name} headers"
+            )
+
+
 def read_header_facts(
     headers: list[tuple[str, str]], warnings: Warnings
 ) -> HeaderFacts:
     """Every header-derived fact of one message, from its bounded header list."""
     facts = HeaderFacts(headers=headers)
+    duplicate_headers(headers, "header", warnings)
     facts.message_id = _message_id(facts.first("Message-ID") or "")
     facts.subject = _subject(facts, warnings)
     facts.from_ = _header_from(facts, warnings)
@@ -153,10 +206,6 @@ def _header_from(facts: HeaderFacts, warnings: Warnings) -> Address | None:
     values = facts.every("From")
     if not values:
         return None
-    if len(values) > 1:
-        warnings.add(
-            "from-multiple-headers", "header:From", f"{len(values)} From headers"
-        )
     found = addresses(values[0], "header:From", warnings)
     if not found:
         warnings.add("from-unparsable", "header:From", "From holds no readable address")

@@ -9,7 +9,6 @@ the header facts; the properties fill whatever the headers lack.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import struct

@@ -15,6 +15,7 @@ import binascii
 import io
 import logging
 import quopri
+import re
 from email import policy
 from email.generator import BytesGenerator
 from email.message import Message
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 BODY_TYPES = ("text/plain", "text/html")
+_MEDIA_TYPE = re.compile(r"\s*[\w!#$&^.+-]+/[\w!#$&^.+-]+\s*(;|$)")
 _KNOWN_ENCODINGS = {
     "",
     "7bit",
@@ -78,7 +80,7 @@ def read_message(raw: bytes, budget: Budget, depth: int) -> MessageFacts:
         warnings.add(
             "size-limit",
             "0",
-            f"message of {len(raw)} bytes; only the first {budget.limits.max_bytes} read",
+            f"{len(raw)} bytes; only the first {budget.limits.max_bytes} were read",
         )
         data = raw[: budget.limits.max_bytes]
     message = _parse_bytes(data, warnings)
@@ -111,6 +113,11 @@ def facts_from_message(
     headers = read_header_facts(
         bound_headers(items, budget.limits, warnings, "0"), warnings
     )
+    for required in ("From", "Date"):
+        if headers.first(required) is None:
+            warnings.add(
+                "header-missing", f"header:{required}", f"no {required} header"
+            )
     walker = _Walker(budget, depth, warnings)
     walker.walk(message)
     return assemble(
@@ -183,6 +190,7 @@ class _Walker:
         self, part: Message, path: str, level: int
     ) -> list[tuple[Message, str, int]]:
         content_type = part.get_content_type()
+        self._check_mime_headers(part, path)
         if part.get_content_maintype() == "message":
             self._read_message_part(part, path, content_type)
             return []
@@ -198,6 +206,29 @@ class _Walker:
         else:
             self._read_attachment(part, path, content_type)
         return []
+
+    def _check_mime_headers(self, part: Message, path: str) -> None:
+        declared = part.get_all("Content-Type") or []
+        if len(declared) > 1:
+            self.warnings.add(
+                "header-duplicate", path, f"{len(declared)} Content-Type headers"
+            )
+        if declared and not _MEDIA_TYPE.match(unsurrogate(str(declared[0]))):
+            self.warnings.add(
+                "content-type-invalid",
+                path,
+                f"not a media type: {str(declared[0])[:80]!r}",
+            )
+        encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+        if part.get_content_maintype() in ("multipart", "message") and encoding in (
+            "base64",
+            "quoted-printable",
+        ):
+            self.warnings.add(
+                "transfer-encoding",
+                path,
+                f"{encoding} on a {part.get_content_type()} part",
+            )
 
     def _children(
         self, part: Message, path: str, level: int
@@ -276,7 +307,11 @@ class _Walker:
 
     def _message_bytes(self, part: Message, path: str) -> bytes:
         payload = part.get_payload()
-        inner = payload if isinstance(payload, list) else []
+        inner = (
+            [sub for sub in payload if isinstance(sub, Message)]
+            if isinstance(payload, list)
+            else []
+        )
         data = b"\n".join(serialize(sub, self.warnings, path) for sub in inner)
         if not inner:
             data = _to_bytes(payload)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from email import message_from_bytes, policy
+from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from email.utils import format_datetime
 from datetime import UTC, datetime
@@ -39,7 +40,7 @@ def _message(
     message["Authentication-Results"] = f"{RECEIVER}; {auth}"
     message["Received"] = (f"from mail.{sender.split('@')[1]} (mail.{sender.split('@')[1]} [{ip}]) "
                            f"by {RECEIVER} with ESMTPS; {format_datetime(when)}")
-    message["From"] = f"{display} <{sender}>"
+    message["From"] = HeaderAddress(display_name=display, addr_spec=sender)
     message["To"] = ", ".join(to)
     if reply_to:
         message["Reply-To"] = reply_to
@@ -111,6 +112,8 @@ def sample_messages() -> list[SampleMessage]:
     ]
     result = []
     for key, message, folder in made:
+        if message.is_multipart():
+            message.set_boundary(f"==heron-sample-{key}==")
         recipients = tuple(a.strip() for a in str(message["To"]).split(","))
         result.append(SampleMessage(key, bytes(message), recipients, folder))
     return result
@@ -125,6 +128,7 @@ def user_report(reporter: str, original: bytes) -> bytes:
     wrapper["Date"] = format_datetime(datetime(2026, 11, 5, 10, 0, tzinfo=UTC))
     wrapper.set_content("I think this is phishing.")
     wrapper.add_attachment(message_from_bytes(original, policy=policy.default))
+    wrapper.set_boundary("==heron-sample-report==")
     return bytes(wrapper)
 
 

@@ -99,7 +99,16 @@ def save_copy(
 
 
 def copies_of(session: Session, sha256: str) -> list[m.Copy]:
-    query = select(m.Copy).where(m.Copy.message_sha256 == sha256).order_by(m.Copy.mailbox)
+    """Every copy of the message: same bytes, or the same Message-ID.
+
+    A report often carries the original re-encoded by the reporter's client, so its
+    bytes differ from the delivered copies while its Message-ID does not.
+    """
+    same = select(m.Message.sha256).where(m.Message.sha256 == sha256)
+    message_id = session.scalar(select(m.Message.message_id).where(m.Message.sha256 == sha256))
+    if message_id:
+        same = select(m.Message.sha256).where(m.Message.message_id == message_id)
+    query = select(m.Copy).where(m.Copy.message_sha256.in_(same)).order_by(m.Copy.mailbox, m.Copy.id)
     return list(session.scalars(query))
 
 

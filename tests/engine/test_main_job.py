@@ -1,0 +1,160 @@
+"""The main job end to end on a Maildir organisation, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from heron.config import Settings
+from heron.engine import views
+from heron.engine.service import Heron
+from heron.errors import ActionError, ApprovalRequired
+from heron.samples import org
+from heron.store import models as m
+from heron.store.models import utcnow
+
+
+@pytest.fixture
+def heron(settings: Settings):
+    instance = Heron(settings)
+    yield instance
+    instance.close()
+
+
+@pytest.fixture
+def organisation(heron: Heron) -> dict[str, Path]:
+    maildirs = org.write_maildirs(heron.settings.home / "org")
+    intel = heron.settings.home / "intel"
+    intel.mkdir(parents=True, exist_ok=True)
+    (intel / "feed.txt").write_text(org.INTEL_FEED)
+    summary = heron.ingest(maildirs.values())
+    assert summary.errors == []
+    return maildirs
+
+
+def sample(key: str) -> bytes:
+    return next(s.raw for s in org.sample_messages() if s.key == key)
+
+
+def files_holding(maildirs: dict[str, Path], raw: bytes) -> dict[str, str]:
+    """mailbox → folder ('' for the inbox) of every file with these bytes."""
+    digest = hashlib.sha256(raw).hexdigest()
+    found = {}
+    for mailbox, root in maildirs.items():
+        for path in root.rglob("*"):
+            if path.is_file() and path.parent.name == "cur" and hashlib.sha256(path.read_bytes()).hexdigest() == digest:
+                folder = path.parent.parent
+                found[mailbox] = "" if folder == root else folder.name
+    return found
+
+
+def report(heron: Heron, reporter: str, key: str) -> int:
+    submission = heron.report(org.user_report(reporter, sample(key)))
+    assert submission.reporter == reporter
+    [investigation_id] = heron.process()
+    return investigation_id
+
+
+def pending(heron: Heron, investigation_id: int) -> dict[str, dict]:
+    with heron.store.session() as session:
+        return {a["type"]: a for a in views.list_actions(session, "pending", investigation_id)}
+
+
+def detail(heron: Heron, investigation_id: int) -> dict:
+    with heron.store.session() as session:
+        return views.investigation_detail(session, investigation_id)
+
+
+def test_report_to_approved_executed_and_undone_soft_delete(heron, organisation):
+    investigation_id = report(heron, "alice@example.org", "payroll")
+    case = detail(heron, investigation_id)
+    assert case["verdict"] == "malicious"
+    assert case["status"] == "pending action"
+    soft_delete = pending(heron, investigation_id)["soft_delete"]
+    assert soft_delete["copies"] == 3
+
+    done = heron.approve(soft_delete["id"], by="alice-approver", comment="confirmed")
+    assert done.status == "completed"
+    assert {t["status"] for t in done.result["targets"]} == {"done"}
+    assert all(t["verified"] == "in deleted" for t in done.result["targets"])
+    where = files_holding(organisation, sample("payroll"))
+    assert set(where.values()) == {".Recoverable Items"} and len(where) == 3
+
+    undone = heron.undo(soft_delete["id"], by="alice-approver")
+    assert undone.status == "undone"
+    assert set(files_holding(organisation, sample("payroll")).values()) == {""}
+    steps = [entry["step"] for entry in detail(heron, investigation_id)["log"]]
+    assert {"Action approved", "Execute action", "Undo action"} <= set(steps)
+
+
+def test_rejected_and_unapproved_actions_touch_no_mailbox(heron, organisation):
+    before = {p: p.read_bytes() for root in organisation.values() for p in root.rglob("*") if p.is_file()}
+    investigation_id = report(heron, "bob@example.org", "payroll")
+    actions = pending(heron, investigation_id)
+    with pytest.raises(ApprovalRequired):
+        heron.execute(actions["soft_delete"]["id"])
+    heron.reject(actions["soft_delete"]["id"], by="bob", comment="simulation")
+    with pytest.raises(ActionError):
+        heron.execute(actions["soft_delete"]["id"])
+    after = {p: p.read_bytes() for root in organisation.values() for p in root.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_legitimate_mail_gets_no_threat_and_no_action(heron, organisation):
+    investigation_id = report(heron, "bob@example.org", "newsletter")
+    case = detail(heron, investigation_id)
+    assert case["verdict"] in ("clean", "unknown")
+    assert case["status"] == "no threats found"
+    assert case["actions"] == []
+
+
+def test_reports_of_one_message_share_one_investigation(heron, organisation):
+    first = report(heron, "alice@example.org", "payroll")
+    second = report(heron, "carol@example.org", "payroll")
+    assert first == second
+    assert len(detail(heron, first)["alerts"]) == 2
+    with heron.store.session() as session:
+        assert session.scalar(select(func.count()).select_from(m.Action).where(m.Action.investigation_id == first)) == 2
+
+
+def test_running_an_investigation_again_records_nothing_twice(heron, organisation):
+    investigation_id = report(heron, "alice@example.org", "invoice")
+    with heron.store.session() as session:
+        counts = [session.scalar(select(func.count()).select_from(t)) for t in (m.FindingRecord, m.Action, m.InvestigationEntity)]
+    heron.run_investigation(investigation_id)
+    with heron.store.session() as session:
+        assert [session.scalar(select(func.count()).select_from(t)) for t in (m.FindingRecord, m.Action, m.InvestigationEntity)] == counts
+
+
+def test_pending_actions_expire_and_the_case_is_terminated_by_system(heron, organisation):
+    investigation_id = report(heron, "alice@example.org", "payroll")
+    assert heron.expire_actions(utcnow() + timedelta(days=8)) == 1
+    case = detail(heron, investigation_id)
+    assert case["status"] == "terminated by system"
+    assert {a["status"] for a in case["actions"]} == {"expired"}
+
+
+def test_block_sender_lands_on_the_block_list_and_undo_lifts_it(heron, organisation):
+    investigation_id = report(heron, "alice@example.org", "payroll")
+    block = pending(heron, investigation_id)["block_sender"]
+    heron.approve(block["id"], by="approver")
+    with heron.store.session() as session:
+        assert heron.lookups(session).org_lists.match_sender(block["target"]).list == "block"
+    heron.undo(block["id"], by="approver")
+    with heron.store.session() as session:
+        assert heron.lookups(session).org_lists.match_sender(block["target"]) is None
+
+
+def test_an_interrupted_action_runs_again_without_moving_twice(heron, organisation):
+    investigation_id = report(heron, "alice@example.org", "payroll")
+    action_id = pending(heron, investigation_id)["soft_delete"]["id"]
+    first = heron.approve(action_id, by="approver")
+    with heron.store.session() as session:  # as if the worker died after the moves
+        session.get(m.Action, action_id).status = "running"
+    again = heron.execute(action_id)
+    assert again.status == "completed"
+    assert again.result["targets"] == first.result["targets"]
