@@ -6,6 +6,10 @@ import ipaddress
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from heron.domain.urls import normalise_url
+
+__all__ = ["FeedResult", "FeedWarning", "Indicator", "IntelIndex", "normalise_url"]
+
 
 @dataclass(frozen=True)
 class Indicator:
@@ -14,7 +18,7 @@ class Indicator:
     ``kind`` is one of ``url``, ``domain``, ``ip``, ``md5``, ``sha1``, ``sha256``, or
     ``ip-network`` for a CIDR network (``value`` like ``192.0.2.0/24``), which
     ``IntelIndex.lookup_ip`` matches for every address inside it.
-    ``value`` is normalised: urls by ``heron.intel.model.normalise_url``, domains and
+    ``value`` is normalised: urls by ``heron.domain.urls.normalise_url``, domains and
     hashes in lower case. ``threat`` is the feed's word for it (``phishing``,
     ``malware_download``, ``botnet_cc``) or ``unspecified``.
     """
@@ -43,29 +47,6 @@ class FeedResult:
     format: str
     indicators: list[Indicator] = field(default_factory=list)
     warnings: list[FeedWarning] = field(default_factory=list)
-
-
-def normalise_url(url: str) -> str:
-    """Canonical form for comparing urls: lower-case scheme and host, no fragment,
-    no default port, ``/`` for an empty path. The rest is kept as written."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    text = url.strip()
-    try:
-        parts = urlsplit(text)
-        host = (parts.hostname or "").rstrip(".")
-        port = parts.port
-    except ValueError:
-        return text
-    scheme = parts.scheme.lower()
-    netloc = host
-    if parts.username is not None:
-        userinfo = parts.username + (f":{parts.password}" if parts.password else "")
-        netloc = f"{userinfo}@{host}"
-    if port and (scheme, port) not in (("http", 80), ("https", 443)):
-        netloc = f"{netloc}:{port}"
-    path = parts.path or "/"
-    return urlunsplit((scheme, netloc, path, parts.query, ""))
 
 
 class IntelIndex:

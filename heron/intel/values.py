@@ -11,7 +11,7 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from heron.intel.model import normalise_url
+from heron.domain.urls import normalise_url
 
 HASH_KINDS: dict[int, str] = {32: "md5", 40: "sha1", 64: "sha256"}
 """Length of a hex digest to the kind of hash it is."""

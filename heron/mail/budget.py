@@ -24,6 +24,9 @@ class Budget:
         self.parts = 0
         self._timed_out = False
 
+    # Known limit: the deadline is checked between parts and between urls; one call
+    # into the stdlib MIME parser or lexbor cannot be interrupted, so a single huge
+    # part can overrun max_seconds by its own parse time. max_bytes bounds that time.
     def expired(self) -> bool:
         """True once the wall-time budget is spent; stays true afterwards."""
         if not self._timed_out and time.monotonic() > self.deadline:

@@ -216,9 +216,13 @@ def _header_from(facts: HeaderFacts, warnings: Warnings) -> Address | None:
             "header:From",
             f"From holds {len(found)} addresses",
         )
-    if "@" not in found[0].address:
+    # An unquoted comma in a display name ("Team, Inc <a@b>") splits it in two;
+    # the mailbox with a domain is the one mail clients show.
+    with_domain = [address for address in found if "@" in address.address]
+    if not with_domain:
         warnings.add("from-unparsable", "header:From", "From address has no domain")
-    return found[0]
+        return found[0]
+    return with_domain[0]
 
 
 def _subject(facts: HeaderFacts, warnings: Warnings) -> str:

@@ -110,6 +110,7 @@ class _Store:
             if e.startswith(prefix) and "/" not in e[len(prefix) :]
         }
         self.problems: list[tuple[str, str]] = []
+        self._by_child: dict[str, list[str]] | None = None
         self.codec = "cp1252"
         self.fixed = self._fixed(header)
         self.codec = _codepage(
@@ -123,18 +124,26 @@ class _Store:
 
     def child(self, name: str, header: int) -> _Store:
         """The storage ``name`` below this one."""
-        store = _Store(self.ole, f"{self.prefix}{name}/", header, self.entries)
+        prefix = f"{self.prefix}{name}/"
+        store = _Store(self.ole, prefix, header, self._groups().get(name, []))
         store.codec = self.codec if store.codec == "cp1252" else store.codec
         return store
 
     def storages(self, start: str) -> list[str]:
         """Names of the direct child storages whose names start with ``start``."""
-        found = {
-            e[len(self.prefix) :].split("/", 1)[0]
-            for e in self.entries
-            if e.startswith(self.prefix + start)
-        }
-        return sorted(found)
+        groups = self._groups()
+        return sorted(n for n in groups if n.startswith(start))
+
+    def _groups(self) -> dict[str, list[str]]:
+        # Entries below this storage, by the name of the child they belong to, built
+        # once so that reading N attachments stays linear in the number of entries.
+        if self._by_child is None:
+            self._by_child = {}
+            for entry in self.entries:
+                rest = entry[len(self.prefix) :]
+                if entry.startswith(self.prefix) and "/" in rest:
+                    self._by_child.setdefault(rest.split("/", 1)[0], []).append(entry)
+        return self._by_child
 
     def read(self, name: str) -> bytes | None:
         if name not in self.names:
@@ -272,9 +281,13 @@ def _recipients(
         address = _address(smtp or fallback, recipient.string(DISPLAY_NAME))
         if address is None:
             continue
-        # Bcc recipients (type 3) have no field in MessageFacts and are left out.
         kind = recipient.integer(RECIPIENT_TYPE)
-        (cc if kind == 2 else to if kind != 3 else []).append(address)
+        if kind == 2:
+            cc.append(address)
+        elif kind != 3:
+            to.append(address)
+        # Known limit: Bcc recipients (type 3) are left out because MessageFacts has
+        # no Bcc field; add one to the facts if analyzers come to need it.
         store.problems.extend(recipient.problems)
     return tuple(to), tuple(cc)
 

@@ -16,7 +16,7 @@ import io
 import logging
 import quopri
 import re
-from email import policy
+from email import errors, policy
 from email.generator import BytesGenerator
 from email.message import Message
 from email.parser import BytesParser
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 BODY_TYPES = ("text/plain", "text/html")
+_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
 _MEDIA_TYPE = re.compile(r"\s*[\w!#$&^.+-]+/[\w!#$&^.+-]+\s*(;|$)")
 _KNOWN_ENCODINGS = {
     "",
@@ -266,6 +267,12 @@ class _Walker:
                 f"unknown transfer encoding {encoding[:40]!r}",
             )
         payload = part.get_payload(decode=True)
+        if encoding == "base64" and any(
+            isinstance(defect, errors.InvalidBase64LengthDefect)
+            for defect in part.defects
+        ):
+            # The stdlib hands back the undecoded text here; keep what decodes.
+            return lenient_base64(_to_bytes(part.get_payload()))
         if isinstance(payload, bytes):
             return payload
         return _to_bytes(part.get_payload())
@@ -367,6 +374,9 @@ def looks_like_message_file(payload: bytes, filename: str, content_type: str) ->
 def serialize(message: Message, warnings: Warnings, where: str) -> bytes:
     """The bytes of a parsed message, as close to how they were written as the
     ``compat32`` generator gets."""
+    # Known limit: the stdlib keeps no offsets, so an attached message's bytes are
+    # rebuilt by the generator and can differ from the wire bytes (line endings);
+    # its sha256 is of the rebuilt bytes. Slice the raw input by offsets to fix it.
     buffer = io.BytesIO()
     try:
         BytesGenerator(buffer, mangle_from_=False, policy=policy.compat32).flatten(
@@ -389,10 +399,21 @@ def _decode_transfer(
     if encoding == "quoted-printable":
         return quopri.decodestring(data)
     try:
-        return base64.b64decode(b"".join(data.split()) + b"==", validate=False)
+        return lenient_base64(data)
     except (binascii.Error, ValueError) as error:
         warnings.add("base64", where, f"attached message not decodable: {error}")
         return data
+
+
+def lenient_base64(data: bytes) -> bytes:
+    """Decode as much of damaged base64 as can be: alphabet only, whole quanta."""
+    text = _NOT_BASE64.sub(b"", data)
+    usable = len(text) - len(text) % 4
+    decoded = base64.b64decode(text[:usable]) if usable else b""
+    rest = text[usable:]
+    if len(rest) >= 2:
+        decoded += base64.b64decode(rest + b"=" * (4 - len(rest)))
+    return decoded
 
 
 def _is_attachment(part: Message) -> bool:

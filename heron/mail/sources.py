@@ -5,13 +5,14 @@ The only module of the mail layer that does I/O. ``iter_mail`` yields one
 that cannot be read, or is bigger than ``Limits.max_bytes``, is yielded with an
 ``error`` instead of its bytes, so nothing is lost without a trace. mbox files are
 split by a bounded streaming reader: a member starts at a ``From `` line at the
-start of the file or after a blank line; the ``From `` line itself is mbox
-framing, not part of the message, and is dropped.
+start of the file, or after a blank line when it carries a time of day. The
+``From `` line itself is mbox framing, not part of the message, and is dropped.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 MAILDIR_SUBFOLDERS = ("new", "cur")
 _LINE_CHUNK = 64 * 1024
+_SEPARATOR = re.compile(rb"From \S+ .*\d\d?:\d\d")
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,8 @@ def _read_whole(path: Path, limits: Limits) -> MailItem:
         return MailItem(str(path), error=f"file not readable: {error}")
 
 
+# Known limit: ">From " lines inside mbox members are kept as written (mboxrd
+# unquoting is not done), since mboxo and mboxrd files cannot be told apart.
 class _Member:
     """One mbox member being read: its lines, or the fact it is too big."""
 
@@ -185,7 +189,9 @@ def _mbox_members(stream: BinaryIO, limit: int) -> Iterator[_Member]:
     previous_blank = True
     at_line_start = True
     while chunk := stream.readline(_LINE_CHUNK):
-        starts = at_line_start and previous_blank and chunk.startswith(b"From ")
+        starts = (
+            at_line_start and previous_blank and _is_separator(chunk, member is None)
+        )
         at_line_start = chunk.endswith(b"\n")
         if starts:
             if member is not None:
@@ -200,6 +206,15 @@ def _mbox_members(stream: BinaryIO, limit: int) -> Iterator[_Member]:
         previous_blank = chunk in (b"\n", b"\r\n")
     if member is not None:
         yield member
+
+
+def _is_separator(line: bytes, first: bool) -> bool:
+    # The first line only has to start with "From "; later ones must also carry the
+    # time of day every mbox writer puts there, so an unescaped "From the desk of"
+    # paragraph in a body does not split a message.
+    if not line.startswith(b"From "):
+        return False
+    return first or _SEPARATOR.match(line) is not None
 
 
 def _skip_rest_of_line(stream: BinaryIO, complete: bool) -> None:

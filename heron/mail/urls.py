@@ -8,7 +8,7 @@ refresh and the links written in its visible text.
 
 Both public functions return ``(urls, truncated)``: ``truncated`` is true when the
 limit stopped the search, so the caller records a warning. Links are normalised
-with ``heron.intel.model.normalise_url`` so they compare equal to intel indicators,
+with ``heron.domain.urls.normalise_url`` so they compare equal to intel indicators,
 and deduplicated by ``(url, origin)`` keeping the first seen.
 """
 
@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from heron.intel.model import normalise_url
+from heron.domain.urls import normalise_url
 from heron.mail.facts import Url
 
 # Known limit: a url longer than this is cut, so two links that differ only after
@@ -328,6 +328,8 @@ def _collect_refresh(
             collector.add(make_url(link, origin))
 
 
+# Known limit: links inside CSS (style attributes, <style> blocks, url(...)) are
+# not read; add a bounded url() pattern over style text when analyzers need them.
 def _visible_text(tree: LexborHTMLParser) -> str:
     tree.strip_tags(["script", "style", "template"])
     root = tree.body or tree.root

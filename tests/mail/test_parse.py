@@ -57,7 +57,10 @@ def test_sender_reply_to_and_recipients(full: MessageFacts) -> None:
     assert full.sender is not None and full.sender.address == "bulk@sender.example"
     assert [a.address for a in full.reply_to] == ["helpdesk@reply.example"]
     assert full.reply_to[0].display_name == "Help Desk"
-    assert [a.address for a in full.to] == ["alice@victim.example", "bob@victim.example"]
+    assert [a.address for a in full.to] == [
+        "alice@victim.example",
+        "bob@victim.example",
+    ]
     assert [a.address for a in full.cc] == ["carol@victim.example"]
     assert len(full.recipients) == 3
 
@@ -67,7 +70,9 @@ def test_message_id_without_angle_brackets(full: MessageFacts) -> None:
 
 
 def test_date_is_aware(full: MessageFacts) -> None:
-    assert full.date == datetime(2024, 3, 5, 11, 14, 55, tzinfo=timezone(timedelta(hours=1)))
+    assert full.date == datetime(
+        2024, 3, 5, 11, 14, 55, tzinfo=timezone(timedelta(hours=1))
+    )
 
 
 def test_received_hops_topmost_first_with_ips(full: MessageFacts) -> None:
@@ -149,7 +154,9 @@ def test_nested_messages_are_parsed_recursively(sample: Sample) -> None:
     assert inner.message.urls[0].url == "http://deep.example/"
 
 
-def test_attached_messages_deeper_than_the_limit_are_kept_unread(sample: Sample) -> None:
+def test_attached_messages_deeper_than_the_limit_are_kept_unread(
+    sample: Sample,
+) -> None:
     facts = parse_message(sample("nested"), Limits(max_depth=1))
     outer = facts.attachments[0]
     assert outer.message is not None
@@ -237,10 +244,17 @@ def test_undeclared_8bit_body_falls_back_to_windows_1252() -> None:
 
 
 def test_from_with_several_addresses_warns() -> None:
-    raw = b"From: a@example.com, b@example.com\nDate: Mon, 04 Mar 2024 09:06:00 +0000\n\nx"
+    raw = b"From: a@example.com, b@example.com\nDate: Mon, 4 Mar 2024 09:06 +0000\n\nx"
     facts = parse_message(raw)
     assert facts.from_ is not None and facts.from_.address == "a@example.com"
     assert "from-multiple-addresses" in codes(facts)
+
+
+def test_from_split_by_a_comma_keeps_the_address_with_a_domain() -> None:
+    raw = b"From: Team, Inc <Boss@Example.com>\nDate: 4 Mar 2024 09:06 +0000\n\nx"
+    facts = parse_message(raw)
+    assert facts.from_ is not None and facts.from_.address == "boss@example.com"
+    assert codes(facts) == ["from-multiple-addresses"]
 
 
 def test_unparsable_from_and_date_warn() -> None:
@@ -250,7 +264,7 @@ def test_unparsable_from_and_date_warn() -> None:
 
 
 def test_duplicate_from_headers_warn() -> None:
-    raw = b"From: a@example.com\nFrom: b@example.com\nDate: Mon, 4 Mar 2024 09:06 +0000\n\nx"
+    raw = b"From: a@example.com\nFrom: b@example.com\nDate: 4 Mar 2024 09:06 +0000\n\nx"
     facts = parse_message(raw)
     assert [w.where for w in facts.warnings] == ["header:from"]
 
@@ -262,7 +276,11 @@ def test_missing_from_and_date_warn() -> None:
 
 
 def test_nested_comments_in_addresses_do_not_crash() -> None:
-    raw = b"From: x@example.com " + b"(" * 3000 + b"\nDate: Mon, 4 Mar 2024 09:06 +0000\n\nx"
+    raw = (
+        b"From: x@example.com "
+        + b"(" * 3000
+        + b"\nDate: Mon, 4 Mar 2024 09:06 +0000\n\nx"
+    )
     facts = parse_message(raw)
     assert facts.from_ is not None and facts.from_.address == "x@example.com"
 
