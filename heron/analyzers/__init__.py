@@ -6,7 +6,9 @@ Importing this package registers every built-in analyzer in ``REGISTRY``.
 from heron.analyzers import (  # noqa: F401  (registration on import)
     attachments,
     authentication,
+    content,
     indicators,
+    links,
     org_lists,
     reputation,
     sender,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from heron.analyzers.brands import BRANDS, named_brand
+from heron.analyzers.lexicon import without_invisible
 from heron.analyzers.base import AnalyzerContext, AnalyzerResult, analyzer
 from heron.domain.entities import EntityRef, EntityType, Finding
 from heron.domain.names import organisational_domain
@@ -36,11 +38,13 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
     findings = [
         *_reply_to(facts.from_, facts.reply_to, message),
         *_display_name(facts.from_, message),
+        *_brand(facts.from_, message, context.lookups.org_domains),
     ]
     summary = "; ".join(f.summary for f in findings)
-    return AnalyzerResult.from_findings(
-        findings, summary, clean_summary=f"From {facts.from_.address} is consistent"
-    )
+    if not findings:
+        findings.append(Finding(NAME, message, "sender-consistent", Severity.INFORMATIONAL,
+                                f"From {facts.from_.address} is consistent"))
+    return AnalyzerResult.from_findings(findings, summary, clean_summary=findings[-1].summary)
 
 
 def _reply_to(from_: Address, reply_to: tuple[Address, ...], message: EntityRef) -> list[Finding]:
@@ -81,3 +85,27 @@ def _display_name(from_: Address, message: EntityRef) -> list[Finding]:
             )
         ]
     return []
+
+
+def _brand(from_: Address, message: EntityRef, org_domains: tuple[str, ...]) -> list[Finding]:
+    name = without_invisible(from_.display_name)
+    brand = named_brand(name)
+    if brand is None:
+        return []
+    owners = BRANDS[brand] or org_domains
+    if not owners:
+        return []  # a generic name ("IT Support") needs the organisation's domains
+    from_org = organisational_domain(from_.domain)
+    if any(from_org == organisational_domain(owner) for owner in owners):
+        return []
+    if brand.replace(" ", "") in from_org.replace("-", ""):
+        # Known limit: a domain that contains the brand's name (microsoftstore-mail.test)
+        # is taken as the brand's own; lookalike scoring of domains will judge these.
+        return []
+    return [
+        Finding(
+            NAME, message, "brand-impersonation", Severity.MEDIUM,
+            f"display name {name!r} names {brand} but the mail is from {from_.domain}",
+            {"brand": brand, "from": from_.address, "brand_domains": list(owners)},
+        )
+    ]

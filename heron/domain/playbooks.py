@@ -35,6 +35,8 @@ USER_REPORTED_MESSAGE = Playbook(
         PlaybookStep("Extract indicators", "indicators"),
         PlaybookStep("Check sender authentication", "authentication"),
         PlaybookStep("Check sender and reply-to", "sender"),
+        PlaybookStep("Check content", "content"),
+        PlaybookStep("Check how links are built", "links", when="has_urls"),
         PlaybookStep("Check URL reputation", "url-reputation", when="has_urls"),
         PlaybookStep("Check attachments", "attachments", when="has_attachments"),
         PlaybookStep("Check file reputation", "file-reputation", when="has_attachments"),

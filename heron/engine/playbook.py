@@ -38,14 +38,18 @@ def run_steps(
     playbook: Playbook,
     messages: list[tuple[EntityRef, MessageFacts]],
     lookups: Lookups,
-    runner: TaskRunner,
+    runner: TaskRunner | None = None,
 ) -> list[StepRun]:
-    """Every step of ``playbook`` over every message, in playbook order."""
-    futures = [
-        runner.submit(_run_one, step, entity, facts, lookups)
-        for entity, facts in messages
-        for step in playbook.steps
-    ]
+    """Every step of ``playbook`` over every message, in playbook order.
+
+    With a runner the steps run on it; without one they run here, one after another.
+    A caller that is itself a runner task runs them here: a task waiting on tasks of
+    its own pool can starve it.
+    """
+    work = [(step, entity, facts) for entity, facts in messages for step in playbook.steps]
+    if runner is None:
+        return [_run_one(step, entity, facts, lookups) for step, entity, facts in work]
+    futures = [runner.submit(_run_one, step, entity, facts, lookups) for step, entity, facts in work]
     return [future.result() for future in futures]
 
 

@@ -320,7 +320,8 @@ class Heron:
             messages = _investigated(session, investigation_id)
             lookups = self.lookups(session)
         loaded = [(ref, facts) for ref, facts in (self._load(ref) for ref in messages) if facts]
-        runs = run_steps(playbook, loaded, lookups, self.runner)
+        # Investigations are the runner's tasks; their steps run inside them.
+        runs = run_steps(playbook, loaded, lookups)
         with self.store.session() as session:
             self._record_runs(session, investigation_id, runs, loaded)
             verdicts = self._decide_verdicts(session, investigation_id, loaded, lookups)

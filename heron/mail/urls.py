@@ -359,3 +359,16 @@ def resolve_link(href: str, base: str = "") -> str | None:
         except ValueError:
             return None
     return None
+
+
+def visible_text(html: str, max_chars: int) -> str:
+    """The text a reader of ``html`` would see, without scripts and styles, cut at
+    ``max_chars``. Documents nested too deep for the HTML parser are read by
+    stripping tags with a pattern instead."""
+    clipped = html[: max_chars * 4]
+    if html_nesting(clipped) > MAX_HTML_NESTING:
+        return _SPACES.sub(" ", _TAG_TEXT.sub(" ", clipped))[:max_chars]
+    return _SPACES.sub(" ", _visible_text(LexborHTMLParser(clipped)))[:max_chars]
+
+
+_TAG_TEXT = re.compile(r"<[^>]{0,2000}>")
