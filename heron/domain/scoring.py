@@ -4,7 +4,8 @@ The rule, stated once: an entity with any high finding is malicious; one whose l
 medium findings add up to ``SUSPICIOUS_POINTS`` or more is suspicious, and to
 ``MALICIOUS_POINTS`` or more malicious; an entity some analyzer examined without
 finding anything worse than informational is clean; an entity nothing examined is
-unknown. A message also takes the worst verdict of the urls and files it carries.
+unknown. A message also takes the worst verdict of the urls and files it carries,
+and its weak signals add up with theirs (see ``message_verdict``).
 """
 
 from __future__ import annotations
@@ -42,22 +43,35 @@ def message_verdict(
     findings: Iterable[Finding],
     carried: Mapping[EntityRef, EntityVerdict],
 ) -> EntityVerdict:
-    """A message's verdict: its own findings, then the worst of what it carries.
+    """A message's verdict: its own findings together with those of what it carries.
 
     ``carried`` holds the verdicts of the urls, files, senders and domains of this
-    message. Their threats count as the message's; their cleanliness does not make a
-    suspicious message clean.
+    message. A carried threat is the message's threat. Weak signals add up across the
+    message and its entities, each kind of signal (analyzer and code) counted once at
+    its worst, so that ten links carrying the same weak sign weigh as one.
     """
     findings = list(findings)
     own = entity_verdict(message, findings)
+    scope = {message, *carried}
+    relevant = [f for f in findings if f.entity in scope]
+    strongest: dict[tuple[str, str], Finding] = {}
+    for finding in relevant:
+        key = (finding.analyzer, finding.code)
+        if key not in strongest or finding.severity.rank > strongest[key].severity.rank:
+            strongest[key] = finding
+    points = sum(POINTS[f.severity] for f in strongest.values())
     threats = [v for v in carried.values() if v.verdict.is_threat]
-    verdict = worst([own.verdict, *(v.verdict for v in threats)])
+    combined = Verdict.UNKNOWN if not relevant else Verdict.CLEAN
+    if points >= MALICIOUS_POINTS:
+        combined = Verdict.MALICIOUS
+    elif points >= SUSPICIOUS_POINTS:
+        combined = Verdict.SUSPICIOUS
+    verdict = worst([own.verdict, combined, *(v.verdict for v in threats)])
     if verdict is own.verdict:
         return own
-    reasons = own.reasons + tuple(f for v in threats for f in v.reasons)
-    if own.verdict is Verdict.UNKNOWN and not threats:
-        return own
-    return EntityVerdict(message, verdict, _by_severity(reasons))
+    bad = [f for f in strongest.values() if f.severity is not Severity.INFORMATIONAL]
+    reasons = bad + [f for v in threats for f in v.reasons if f not in bad]
+    return EntityVerdict(message, verdict, _by_severity(reasons or relevant))
 
 
 def _by_severity(findings: Iterable[Finding]) -> tuple[Finding, ...]:

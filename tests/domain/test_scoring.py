@@ -54,3 +54,17 @@ def test_clean_carried_entities_do_not_clear_a_suspicious_message():
     findings = [finding(MESSAGE, Severity.MEDIUM), finding(URL, Severity.INFORMATIONAL)]
     carried = {URL: entity_verdict(URL, findings)}
     assert message_verdict(MESSAGE, findings, carried).verdict is Verdict.SUSPICIOUS
+
+
+def test_weak_signals_of_a_message_and_its_links_add_up():
+    findings = [finding(MESSAGE, Severity.LOW, "reply-to"), finding(URL, Severity.LOW, "shortener")]
+    carried = {URL: entity_verdict(URL, findings)}
+    assert carried[URL].verdict is Verdict.CLEAN
+    assert message_verdict(MESSAGE, findings, carried).verdict is Verdict.SUSPICIOUS
+
+
+def test_the_same_weak_sign_on_many_links_counts_once():
+    urls = [EntityRef(EntityType.URL, f"https://a.test/{i}") for i in range(5)]
+    findings = [Finding("links", u, "recipient-in-link", Severity.LOW, "s") for u in urls]
+    carried = {u: entity_verdict(u, findings) for u in urls}
+    assert message_verdict(MESSAGE, findings, carried).verdict is Verdict.CLEAN
