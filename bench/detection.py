@@ -30,14 +30,18 @@ def measure(corpus: Path, keep_verdicts: bool) -> dict[str, object]:
         flat = Path(scratch) / "flat"
         tool = corpus.parent / "tools" / "neutral_corpus.py"
         command = [sys.executable, str(tool), str(corpus / "eml"), str(flat)]
-        subprocess.run(command + (["--keep-verdicts"] if keep_verdicts else []), check=True)
+        subprocess.run(
+            command + (["--keep-verdicts"] if keep_verdicts else []), check=True
+        )
         labels = json.loads((flat / "labels.json").read_text())
         files = sorted(str(flat / name) for name in labels)
         env = {**os.environ, "HERON_HOME": str(Path(scratch) / "home")}
         started = time.perf_counter()
         run = subprocess.run(
             [sys.executable, "-m", "heron.cli.main", "investigate", "--json", *files],
-            capture_output=True, text=True, env=env,
+            capture_output=True,
+            text=True,
+            env=env,
         )
         elapsed = time.perf_counter() - started
     lines = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
@@ -57,17 +61,25 @@ def measure(corpus: Path, keep_verdicts: bool) -> dict[str, object]:
     for label, counts in sorted(by_label.items()):
         total = sum(counts.values())
         flagged = counts["malicious"] + counts["suspicious"]
-        report[label] = {"total": total, "flagged": flagged,
-                         "flagged_share": round(flagged / total, 3), **dict(counts)}
+        report[label] = {
+            "total": total,
+            "flagged": flagged,
+            "flagged_share": round(flagged / total, 3),
+            **dict(counts),
+        }
     report["warned_malformed"] = sum(
-        1 for line in lines if labels[Path(line["source"]).name] == "malformed" and line["warnings"]
+        1
+        for line in lines
+        if labels[Path(line["source"]).name] == "malformed" and line["warnings"]
     )
     return report
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
+    parser.add_argument(
+        "--corpus", type=Path, default=REPO.parent / "shared" / "corpus"
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--keep-verdicts", action="store_true")
     mode.add_argument("--both", action="store_true")

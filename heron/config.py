@@ -25,7 +25,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HERON_", extra="forbid")
 
-    home: Path = Field(Path(".heron"), description="Folder for the database, blobs, mail")
+    home: Path = Field(
+        Path(".heron"), description="Folder for the database, blobs, mail"
+    )
     database_url: str = Field("", description="SQLAlchemy URL; default SQLite in home")
     operator: str = Field(
         default_factory=lambda: os.environ.get("USER", "operator"),
@@ -42,7 +44,9 @@ class Settings(BaseSettings):
     org_domains: list[str] = Field(
         default_factory=list, description="The organisation's own mail domains"
     )
-    action_expiry_days: float = Field(7.0, gt=0, description="Days before pending actions expire")
+    action_expiry_days: float = Field(
+        7.0, gt=0, description="Days before pending actions expire"
+    )
     merge_window_hours: float = Field(
         72.0, gt=0, description="An alert joins an open investigation this recent"
     )
@@ -89,7 +93,9 @@ def load_settings(**overrides: Any) -> Settings:
     """
     file_values = _read_config_file()
     try:
-        env_names = {k[len("HERON_") :].lower() for k in os.environ if k.startswith("HERON_")}
+        env_names = {
+            k[len("HERON_") :].lower() for k in os.environ if k.startswith("HERON_")
+        }
         merged = {k: v for k, v in file_values.items() if k not in env_names}
         merged.update(overrides)
         return Settings(**merged)

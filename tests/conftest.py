@@ -68,7 +68,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def settings(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
     """Settings for a heron whose home is a temporary folder."""
     for name in list(os.environ):
         if name.startswith("HERON_") and name != "HERON_TEST_POSTGRES_URL":
@@ -76,6 +78,9 @@ def settings(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch)
     home = tmp_path / "home"
     monkeypatch.setenv("HERON_HOME", str(home))
     return load_settings(
-        home=home, database_url=database_url, operator="tester", org_domains=["example.org"],
+        home=home,
+        database_url=database_url,
+        operator="tester",
+        org_domains=["example.org"],
         workers=2,
     )

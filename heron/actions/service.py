@@ -37,16 +37,29 @@ def get_action(session: Session, action_id: int) -> m.Action:
     return row
 
 
-def decide(session: Session, action_id: int, *, approve: bool, by: str, comment: str) -> m.Action:
+def decide(
+    session: Session, action_id: int, *, approve: bool, by: str, comment: str
+) -> m.Action:
     """Approve or reject a pending action, recording who decided, when and why."""
     action = get_action(session, action_id)
     if action.status != ActionStatus.PENDING.value:
-        raise ActionError(f"action {action_id} is {action.status}; only pending actions can be decided")
+        raise ActionError(
+            f"action {action_id} is {action.status}; only pending actions can be decided"
+        )
     action.status = (ActionStatus.APPROVED if approve else ActionStatus.REJECTED).value
-    action.decided_by, action.decided_at, action.decision_comment = by, utcnow(), comment
+    action.decided_by, action.decided_at, action.decision_comment = (
+        by,
+        utcnow(),
+        comment,
+    )
     verb = "approved" if approve else "rejected"
-    repo.add_log(session, action.investigation_id, f"Action {verb}", "completed",
-                 f"{_describe(action)} {verb} by {by}" + (f": {comment}" if comment else ""))
+    repo.add_log(
+        session,
+        action.investigation_id,
+        f"Action {verb}",
+        "completed",
+        f"{_describe(action)} {verb} by {by}" + (f": {comment}" if comment else ""),
+    )
     log.info("action %s %s by %s", action_id, verb, by)
     return action
 
@@ -71,17 +84,26 @@ def execute(session: Session, action_id: int, connector_for: ConnectorFor) -> m.
     action.status = (ActionStatus.FAILED if failed else ActionStatus.COMPLETED).value
     action.executed_at = utcnow()
     action.result = {"targets": targets}
-    repo.add_log(session, action.investigation_id, "Execute action",
-                 "failed" if failed else "completed",
-                 f"{_describe(action)}: " + _tally(targets), started_at=started)
+    repo.add_log(
+        session,
+        action.investigation_id,
+        "Execute action",
+        "failed" if failed else "completed",
+        f"{_describe(action)}: " + _tally(targets),
+        started_at=started,
+    )
     return action
 
 
-def undo(session: Session, action_id: int, by: str, connector_for: ConnectorFor) -> m.Action:
+def undo(
+    session: Session, action_id: int, by: str, connector_for: ConnectorFor
+) -> m.Action:
     """Reverse a completed action: copies go back where they were, blocks are lifted."""
     action = get_action(session, action_id)
     if action.status not in (ActionStatus.COMPLETED.value, ActionStatus.FAILED.value):
-        raise ActionError(f"action {action_id} is {action.status}; only an executed action can be undone")
+        raise ActionError(
+            f"action {action_id} is {action.status}; only an executed action can be undone"
+        )
     kind = ACTION_TYPES[action.type]
     started = utcnow()
     if kind.destination is not None:
@@ -92,34 +114,53 @@ def undo(session: Session, action_id: int, by: str, connector_for: ConnectorFor)
     action.status = ActionStatus.UNDONE.value if not failed else action.status
     action.undone_by, action.undone_at = by, utcnow()
     action.result = {**action.result, "undo": targets}
-    repo.add_log(session, action.investigation_id, "Undo action", "failed" if failed else "completed",
-                 f"{_describe(action)} undone by {by}: " + _tally(targets), started_at=started)
+    repo.add_log(
+        session,
+        action.investigation_id,
+        "Undo action",
+        "failed" if failed else "completed",
+        f"{_describe(action)} undone by {by}: " + _tally(targets),
+        started_at=started,
+    )
     return action
 
 
 def expire(session: Session, now: datetime) -> list[int]:
     """Mark pending actions past their expiry as expired; returns their investigations."""
     rows = session.scalars(
-        select(m.Action).where(m.Action.status == ActionStatus.PENDING.value, m.Action.expires_at < now)
+        select(m.Action).where(
+            m.Action.status == ActionStatus.PENDING.value, m.Action.expires_at < now
+        )
     ).all()
     touched: list[int] = []
     for action in rows:
         action.status = ActionStatus.EXPIRED.value
         action.decided_by, action.decided_at = "system", now
-        repo.add_log(session, action.investigation_id, "Action expired", "completed",
-                     f"{_describe(action)} expired without a decision")
+        repo.add_log(
+            session,
+            action.investigation_id,
+            "Action expired",
+            "completed",
+            f"{_describe(action)} expired without a decision",
+        )
         if action.investigation_id not in touched:
             touched.append(action.investigation_id)
     return touched
 
 
 def _move_copies(
-    session: Session, action: m.Action, destination: Location, connector_for: ConnectorFor
+    session: Session,
+    action: m.Action,
+    destination: Location,
+    connector_for: ConnectorFor,
 ) -> list[dict[str, Any]]:
     done_before = {t["copy_id"]: t for t in action.result.get("targets", [])}
     targets = []
     for copy_id in action.params.get("copies", []):
-        if copy_id in done_before and done_before[copy_id]["status"] != OutcomeStatus.FAILED.value:
+        if (
+            copy_id in done_before
+            and done_before[copy_id]["status"] != OutcomeStatus.FAILED.value
+        ):
             targets.append(done_before[copy_id])  # finished before an interruption
             continue
         copy = session.get(m.Copy, copy_id)
@@ -128,20 +169,44 @@ def _move_copies(
 
 
 def _move_one(
-    session: Session, copy: m.Copy | None, copy_id: int, destination: Location,
+    session: Session,
+    copy: m.Copy | None,
+    copy_id: int,
+    destination: Location,
     connector_for: ConnectorFor,
 ) -> dict[str, Any]:
     if copy is None:
-        return {"copy_id": copy_id, "status": OutcomeStatus.NOT_FOUND.value, "detail": "copy unknown"}
-    target: dict[str, Any] = {"copy_id": copy_id, "mailbox": copy.mailbox, "from": copy.location}
+        return {
+            "copy_id": copy_id,
+            "status": OutcomeStatus.NOT_FOUND.value,
+            "detail": "copy unknown",
+        }
+    target: dict[str, Any] = {
+        "copy_id": copy_id,
+        "mailbox": copy.mailbox,
+        "from": copy.location,
+    }
     connector = connector_for(session, copy.mailbox)
     if connector is None:
-        return {**target, "status": OutcomeStatus.FAILED.value, "detail": "no connector reaches the mailbox"}
-    outcome = connector.move(CopyRef(copy.mailbox, copy.locator, Location(copy.location)),
-                             destination, copy.message_sha256)
-    target.update(status=outcome.status.value, detail=outcome.detail, to=destination.value)
+        return {
+            **target,
+            "status": OutcomeStatus.FAILED.value,
+            "detail": "no connector reaches the mailbox",
+        }
+    outcome = connector.move(
+        CopyRef(copy.mailbox, copy.locator, Location(copy.location)),
+        destination,
+        copy.message_sha256,
+    )
+    target.update(
+        status=outcome.status.value, detail=outcome.detail, to=destination.value
+    )
     if outcome.copy is not None:
-        copy.location, copy.locator, copy.updated_at = outcome.copy.location.value, outcome.copy.locator, utcnow()
+        copy.location, copy.locator, copy.updated_at = (
+            outcome.copy.location.value,
+            outcome.copy.locator,
+            utcnow(),
+        )
     target["verified"] = _verify(connector, copy, destination)
     session.flush()
     return target
@@ -153,17 +218,28 @@ def _verify(connector: Connector, copy: m.Copy, destination: Location) -> str:
     if not seen:
         return "no copy found"
     places = sorted({c.location.value for c in seen})
-    return "in " + ", ".join(places) + ("" if places == [destination.value] else f" (expected {destination.value})")
+    return (
+        "in "
+        + ", ".join(places)
+        + ("" if places == [destination.value] else f" (expected {destination.value})")
+    )
 
 
-def _restore_copies(session: Session, action: m.Action, connector_for: ConnectorFor) -> list[dict[str, Any]]:
+def _restore_copies(
+    session: Session, action: m.Action, connector_for: ConnectorFor
+) -> list[dict[str, Any]]:
     restored = []
     for target in action.result.get("targets", []):
-        if target["status"] not in (OutcomeStatus.DONE.value, OutcomeStatus.ALREADY_THERE.value):
+        if target["status"] not in (
+            OutcomeStatus.DONE.value,
+            OutcomeStatus.ALREADY_THERE.value,
+        ):
             continue
         copy = session.get(m.Copy, target["copy_id"])
         back = Location(target.get("from", Location.INBOX.value))
-        restored.append(_move_one(session, copy, target["copy_id"], back, connector_for))
+        restored.append(
+            _move_one(session, copy, target["copy_id"], back, connector_for)
+        )
     return restored
 
 
@@ -172,17 +248,28 @@ def _block_sender(session: Session, action: m.Action) -> list[dict[str, Any]]:
         e.list == "block" and e.kind == "sender" and e.value == action.target
         for e in repo.list_entries(session)
     )
-    repo.add_list_entry(session, "block", "sender", action.target, f"action {action.id}")
+    repo.add_list_entry(
+        session, "block", "sender", action.target, f"action {action.id}"
+    )
     status = OutcomeStatus.ALREADY_THERE if existed else OutcomeStatus.DONE
-    return [{"target": action.target, "status": status.value, "verified": "on the block list"}]
+    return [
+        {
+            "target": action.target,
+            "status": status.value,
+            "verified": "on the block list",
+        }
+    ]
 
 
 def _unblock_sender(session: Session, action: m.Action) -> dict[str, Any]:
     before = action.result.get("targets", [{}])[0].get("status")
     if before == OutcomeStatus.ALREADY_THERE.value:
         # The entry was there before this action; undoing the action leaves it.
-        return {"target": action.target, "status": OutcomeStatus.ALREADY_THERE.value,
-                "detail": "the block predates this action and stays"}
+        return {
+            "target": action.target,
+            "status": OutcomeStatus.ALREADY_THERE.value,
+            "detail": "the block predates this action and stays",
+        }
     removed = repo.remove_list_entry(session, "block", "sender", action.target)
     status = OutcomeStatus.DONE if removed else OutcomeStatus.NOT_FOUND
     return {"target": action.target, "status": status.value}
@@ -198,4 +285,7 @@ def _tally(targets: list[dict[str, Any]]) -> str:
     counts: dict[str, int] = {}
     for target in targets:
         counts[target["status"]] = counts.get(target["status"], 0) + 1
-    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no targets"
+    return (
+        ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        or "no targets"
+    )

@@ -13,6 +13,12 @@ from heron.analyzers import (  # noqa: F401  (registration on import)
     reputation,
     sender,
 )
-from heron.analyzers.base import REGISTRY, Analyzer, AnalyzerContext, AnalyzerResult, Lookups
+from heron.analyzers.base import (
+    REGISTRY,
+    Analyzer,
+    AnalyzerContext,
+    AnalyzerResult,
+    Lookups,
+)
 
 __all__ = ["REGISTRY", "Analyzer", "AnalyzerContext", "AnalyzerResult", "Lookups"]

@@ -12,20 +12,94 @@ from heron.mail.facts import Attachment
 NAME = "attachments"
 
 EXECUTABLE = {
-    "exe", "scr", "com", "pif", "bat", "cmd", "cpl", "msi", "msp", "dll", "vbs", "vbe",
-    "js", "jse", "wsf", "wsh", "hta", "ps1", "lnk", "jar", "reg", "sys", "chm", "appx",
-    "msix", "application", "gadget", "inf", "scf", "url", "xll", "iso", "img", "vhd",
-    "vhdx", "one", "library-ms", "settingcontent-ms", "mobileconfig", "apk", "dmg",
+    "exe",
+    "scr",
+    "com",
+    "pif",
+    "bat",
+    "cmd",
+    "cpl",
+    "msi",
+    "msp",
+    "dll",
+    "vbs",
+    "vbe",
+    "js",
+    "jse",
+    "wsf",
+    "wsh",
+    "hta",
+    "ps1",
+    "lnk",
+    "jar",
+    "reg",
+    "sys",
+    "chm",
+    "appx",
+    "msix",
+    "application",
+    "gadget",
+    "inf",
+    "scf",
+    "url",
+    "xll",
+    "iso",
+    "img",
+    "vhd",
+    "vhdx",
+    "one",
+    "library-ms",
+    "settingcontent-ms",
+    "mobileconfig",
+    "apk",
+    "dmg",
 }
-MACRO_OFFICE = {"docm", "dotm", "xlsm", "xltm", "xlam", "pptm", "potm", "ppam", "ppsm", "sldm"}
+MACRO_OFFICE = {
+    "docm",
+    "dotm",
+    "xlsm",
+    "xltm",
+    "xlam",
+    "pptm",
+    "potm",
+    "ppam",
+    "ppsm",
+    "sldm",
+}
 ACTIVE_CONTENT = {"html", "htm", "shtml", "xhtml", "svg", "mht", "mhtml"}
-ARCHIVE = {"zip", "rar", "7z", "gz", "tgz", "bz2", "xz", "cab", "ace", "arj", "z", "lzh", "tar"}
+ARCHIVE = {
+    "zip",
+    "rar",
+    "7z",
+    "gz",
+    "tgz",
+    "bz2",
+    "xz",
+    "cab",
+    "ace",
+    "arj",
+    "z",
+    "lzh",
+    "tar",
+}
 DOCUMENT_TYPES = {
     "pdf": ("application/pdf",),
     "doc": ("application/msword", "application/x-ole-storage", "application/CDFV2"),
-    "xls": ("application/vnd.ms-excel", "application/x-ole-storage", "application/CDFV2"),
-    "docx": ("application/vnd.openxmlformats", "application/zip", "application/encrypted"),
-    "xlsx": ("application/vnd.openxmlformats", "application/zip", "application/encrypted"),
+    "xls": (
+        "application/vnd.ms-excel",
+        "application/x-ole-storage",
+        "application/CDFV2",
+    ),
+    "docx": (
+        "application/vnd.openxmlformats",
+        "application/zip",
+        "application/encrypted",
+    ),
+    "xlsx": (
+        "application/vnd.openxmlformats",
+        "application/zip",
+        "application/encrypted",
+    ),
     "png": ("image/png",),
     "jpg": ("image/jpeg",),
     "jpeg": ("image/jpeg",),
@@ -33,8 +107,12 @@ DOCUMENT_TYPES = {
     "zip": ("application/zip",),
 }
 EXECUTABLE_TYPES = (
-    "application/x-dosexec", "application/x-msdownload", "application/x-executable",
-    "application/x-mach-binary", "application/x-sharedlib", "application/vnd.microsoft.portable-executable",
+    "application/x-dosexec",
+    "application/x-msdownload",
+    "application/x-executable",
+    "application/x-mach-binary",
+    "application/x-sharedlib",
+    "application/vnd.microsoft.portable-executable",
 )
 
 
@@ -61,35 +139,76 @@ def examine(attachment: Attachment) -> list[Finding]:
     name = attachment.filename or "(no name)"
     extensions = _extensions(attachment.filename)
     last = extensions[-1] if extensions else ""
-    details = {"filename": name, "declared_type": attachment.declared_type,
-               "true_type": attachment.true_type, "size": attachment.size}
+    details = {
+        "filename": name,
+        "declared_type": attachment.declared_type,
+        "true_type": attachment.true_type,
+        "size": attachment.size,
+    }
     findings: list[Finding] = []
 
     def add(code: str, severity: Severity, summary: str) -> None:
         findings.append(Finding(NAME, entity, code, severity, summary, details))
 
-    if any(ch in name for ch in ("\u202e", "\u202d", "\u200f", "\u2066", "\u2067", "\u2068")):
-        add("bidi-name", Severity.HIGH, f"{name!r} hides its real extension with bidi control characters")
+    if any(
+        ch in name
+        for ch in ("\u202e", "\u202d", "\u200f", "\u2066", "\u2067", "\u2068")
+    ):
+        add(
+            "bidi-name",
+            Severity.HIGH,
+            f"{name!r} hides its real extension with bidi control characters",
+        )
     if attachment.true_type in EXECUTABLE_TYPES:
-        add("executable-content", Severity.HIGH, f"{name} is an executable ({attachment.true_type})")
+        add(
+            "executable-content",
+            Severity.HIGH,
+            f"{name} is an executable ({attachment.true_type})",
+        )
     if last in EXECUTABLE:
         add("risky-extension", Severity.HIGH, f"{name} has the risky extension .{last}")
-    elif len(extensions) >= 2 and extensions[-2] in DOCUMENT_TYPES and last in ARCHIVE | ACTIVE_CONTENT:
-        add("double-extension", Severity.MEDIUM, f"{name} poses as .{extensions[-2]} but is .{last}")
+    elif (
+        len(extensions) >= 2
+        and extensions[-2] in DOCUMENT_TYPES
+        and last in ARCHIVE | ACTIVE_CONTENT
+    ):
+        add(
+            "double-extension",
+            Severity.MEDIUM,
+            f"{name} poses as .{extensions[-2]} but is .{last}",
+        )
     if last in MACRO_OFFICE:
-        add("macro-document", Severity.MEDIUM, f"{name} is a macro-enabled Office document")
+        add(
+            "macro-document",
+            Severity.MEDIUM,
+            f"{name} is a macro-enabled Office document",
+        )
     if last in ACTIVE_CONTENT and not attachment.inline:
-        add("html-attachment", Severity.MEDIUM, f"{name} is an HTML file that opens in a browser")
+        add(
+            "html-attachment",
+            Severity.MEDIUM,
+            f"{name} is an HTML file that opens in a browser",
+        )
     if last in ARCHIVE:
         # Known limit: archives are not opened, so their members are not checked;
         # open them with the same byte, count and depth budget as mail parts.
-        add("archive", Severity.INFORMATIONAL, f"{name} is an archive heron does not open yet")
+        add(
+            "archive",
+            Severity.INFORMATIONAL,
+            f"{name} is an archive heron does not open yet",
+        )
     if _type_mismatch(last, attachment.true_type):
-        add("type-mismatch", Severity.MEDIUM,
-            f"{name} claims .{last} but its bytes are {attachment.true_type}")
+        add(
+            "type-mismatch",
+            Severity.MEDIUM,
+            f"{name} claims .{last} but its bytes are {attachment.true_type}",
+        )
     if not findings:
-        add("attachment-ok", Severity.INFORMATIONAL,
-            f"{name}: {attachment.true_type}, {attachment.size} bytes, nothing risky")
+        add(
+            "attachment-ok",
+            Severity.INFORMATIONAL,
+            f"{name}: {attachment.true_type}, {attachment.size} bytes, nothing risky",
+        )
     return findings
 
 
@@ -102,7 +221,11 @@ def _type_mismatch(extension: str, true_type: str) -> bool:
     """True when the bytes are of another kind than the name says, beyond harmless
     differences such as one image format for another."""
     expected = DOCUMENT_TYPES.get(extension)
-    if not expected or not true_type or true_type in ("application/octet-stream", "inode/x-empty"):
+    if (
+        not expected
+        or not true_type
+        or true_type in ("application/octet-stream", "inode/x-empty")
+    ):
         return False
     if true_type.startswith(expected):
         return False

@@ -26,9 +26,13 @@ NAME = "authentication"
 )
 def check(context: AnalyzerContext) -> AnalyzerResult:
     facts, message = context.message, context.entity
-    header = trusted_header(facts.authentication_results, context.lookups.trusted_authserv_ids)
+    header = trusted_header(
+        facts.authentication_results, context.lookups.trusted_authserv_ids
+    )
     if header is None:
-        return AnalyzerResult.not_applicable("no Authentication-Results from a trusted hop")
+        return AnalyzerResult.not_applicable(
+            "no Authentication-Results from a trusted hop"
+        )
     from_domain = facts.from_.domain if facts.from_ else ""
     findings = [
         *_composite(header, message),
@@ -39,7 +43,9 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
     ]
     summary = "; ".join(f.summary for f in findings if f.severity.rank > 0)
     return AnalyzerResult.from_findings(
-        findings, summary, clean_summary=f"authenticated by {header.authserv_id or 'receiving hop'}"
+        findings,
+        summary,
+        clean_summary=f"authenticated by {header.authserv_id or 'receiving hop'}",
     )
 
 
@@ -67,11 +73,13 @@ def _spf(header: AuthenticationResults, message: EntityRef) -> list[Finding]:
     severity = {
         "fail": Severity.MEDIUM,
         # softfail and permerror weigh through the alignment finding, not twice
-
     }.get(outcome, Severity.INFORMATIONAL)
     return [
         Finding(
-            NAME, message, f"spf-{outcome}", severity,
+            NAME,
+            message,
+            f"spf-{outcome}",
+            severity,
             f"SPF {outcome} for {domain or 'an unnamed domain'} at {header.authserv_id}",
             {"domain": domain, "hop": header.authserv_id, "reason": result.reason},
         )
@@ -80,13 +88,20 @@ def _spf(header: AuthenticationResults, message: EntityRef) -> list[Finding]:
 
 def _composite(header: AuthenticationResults, message: EntityRef) -> list[Finding]:
     """Microsoft's composite authentication, when the trusted hop reports it."""
-    failed = [r for r in _results(header, "compauth") if r.result.lower() in ("fail", "softfail")]
+    failed = [
+        r
+        for r in _results(header, "compauth")
+        if r.result.lower() in ("fail", "softfail")
+    ]
     if not failed:
         return []
     reason = failed[0].properties.get("reason", failed[0].reason)
     return [
         Finding(
-            NAME, message, "compauth-fail", Severity.MEDIUM,
+            NAME,
+            message,
+            "compauth-fail",
+            Severity.MEDIUM,
             f"composite authentication {failed[0].result} at {header.authserv_id}"
             + (f" (reason {reason})" if reason else ""),
             {"hop": header.authserv_id, "reason": reason},
@@ -98,12 +113,17 @@ def _dkim(header: AuthenticationResults, message: EntityRef) -> list[Finding]:
     results = _results(header, "dkim")
     if not results:
         return []
-    passing = [r.properties.get("header.d", "") for r in results if r.result.lower() == "pass"]
+    passing = [
+        r.properties.get("header.d", "") for r in results if r.result.lower() == "pass"
+    ]
     failing = [r for r in results if r.result.lower() in ("fail", "permerror")]
     if passing:
         return [
             Finding(
-                NAME, message, "dkim-pass", Severity.INFORMATIONAL,
+                NAME,
+                message,
+                "dkim-pass",
+                Severity.INFORMATIONAL,
                 f"DKIM signature of {', '.join(d for d in passing if d) or 'a domain'} verified",
                 {"domains": passing, "hop": header.authserv_id},
             )
@@ -114,7 +134,10 @@ def _dkim(header: AuthenticationResults, message: EntityRef) -> list[Finding]:
             Finding(
                 # The alignment finding carries the weight of a broken signature;
                 # mailing lists break signatures of legitimate mail every day.
-                NAME, message, "dkim-fail", Severity.INFORMATIONAL,
+                NAME,
+                message,
+                "dkim-fail",
+                Severity.INFORMATIONAL,
                 f"DKIM signature of {', '.join(d for d in domains if d) or 'a domain'} "
                 "did not verify",
                 {"domains": domains, "hop": header.authserv_id},
@@ -123,10 +146,15 @@ def _dkim(header: AuthenticationResults, message: EntityRef) -> list[Finding]:
     return []
 
 
-def _alignment(header: AuthenticationResults, from_domain: str, message: EntityRef) -> Finding:
+def _alignment(
+    header: AuthenticationResults, from_domain: str, message: EntityRef
+) -> Finding:
     if not from_domain:
         return Finding(
-            NAME, message, "dmarc-no-from", Severity.MEDIUM,
+            NAME,
+            message,
+            "dmarc-no-from",
+            Severity.MEDIUM,
             "no From domain to align: the message has no usable From address",
         )
     org = organisational_domain(from_domain)
@@ -140,13 +168,23 @@ def _alignment(header: AuthenticationResults, from_domain: str, message: EntityR
         for r in _results(header, "dkim")
         if r.result.lower() == "pass"
     ]
-    aligned = [d for d in spf_domains + dkim_domains if d and organisational_domain(d) == org]
-    details = {"from_domain": from_domain, "spf_pass": spf_domains, "dkim_pass": dkim_domains,
-               "hop": header.authserv_id}
+    aligned = [
+        d for d in spf_domains + dkim_domains if d and organisational_domain(d) == org
+    ]
+    details = {
+        "from_domain": from_domain,
+        "spf_pass": spf_domains,
+        "dkim_pass": dkim_domains,
+        "hop": header.authserv_id,
+    }
     if aligned:
         return Finding(
-            NAME, message, "dmarc-aligned", Severity.INFORMATIONAL,
-            f"From domain {from_domain} aligned with authenticated {aligned[0]}", details,
+            NAME,
+            message,
+            "dmarc-aligned",
+            Severity.INFORMATIONAL,
+            f"From domain {from_domain} aligned with authenticated {aligned[0]}",
+            details,
         )
     claimed = _results(header, "dmarc")
     policy = _dmarc_policy(claimed)
@@ -156,7 +194,10 @@ def _alignment(header: AuthenticationResults, from_domain: str, message: EntityR
     else:
         why = f"only {', '.join(spf_domains + dkim_domains)} authenticated"
     return Finding(
-        NAME, message, "dmarc-unaligned", severity,
+        NAME,
+        message,
+        "dmarc-unaligned",
+        severity,
         f"From domain {from_domain} is not authenticated: {why}"
         + (f" (its DMARC policy is {policy})" if policy else ""),
         {**details, "policy": policy},
@@ -176,7 +217,9 @@ def _dmarc_policy(results: list[AuthResult]) -> str:
 
 
 def _ignored_headers(
-    headers: tuple[AuthenticationResults, ...], used: AuthenticationResults, message: EntityRef
+    headers: tuple[AuthenticationResults, ...],
+    used: AuthenticationResults,
+    message: EntityRef,
 ) -> list[Finding]:
     others = [h for h in headers if h is not used]
     if not others:
@@ -184,7 +227,10 @@ def _ignored_headers(
     ids = sorted({h.authserv_id or "(none)" for h in others})
     return [
         Finding(
-            NAME, message, "untrusted-authentication-results", Severity.INFORMATIONAL,
+            NAME,
+            message,
+            "untrusted-authentication-results",
+            Severity.INFORMATIONAL,
             f"ignored {len(others)} Authentication-Results from hops heron does not trust: "
             + ", ".join(ids),
             {"authserv_ids": ids},

@@ -7,7 +7,7 @@ only what it is handed; it never opens files, sockets or the database.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -19,13 +19,20 @@ from heron.mail.facts import MessageFacts
 class IntelLookup(Protocol):
     """What analyzers need of threat intel: indicators by kind and value."""
 
-    def lookup(self, kind: str, value: str) -> list[object]: ...
+    def lookup(self, kind: str, value: str) -> Sequence[object]: ...
 
 
 class ListMatch(Protocol):
-    kind: str
-    value: str
-    list: str
+    """One allow or block list entry that matched."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def value(self) -> str: ...
+
+    @property
+    def list(self) -> str: ...
 
 
 class OrgListLookup(Protocol):
@@ -84,7 +91,9 @@ class AnalyzerResult:
         """Completed when something worse than informational was seen; else nothing found."""
         bad = [f for f in findings if f.severity.rank > 0]
         status = StepStatus.COMPLETED if bad else StepStatus.NOTHING_FOUND
-        return cls(status, summary if bad else (clean_summary or summary), tuple(findings))
+        return cls(
+            status, summary if bad else (clean_summary or summary), tuple(findings)
+        )
 
 
 AnalyzerFunction = Callable[[AnalyzerContext], AnalyzerResult]
@@ -105,7 +114,11 @@ REGISTRY: dict[str, Analyzer] = {}
 
 
 def analyzer(
-    name: str, *, accepts: tuple[EntityType, ...], needs: tuple[str, ...] = (), description: str
+    name: str,
+    *,
+    accepts: tuple[EntityType, ...],
+    needs: tuple[str, ...] = (),
+    description: str,
 ) -> Callable[[AnalyzerFunction], AnalyzerFunction]:
     """Register the decorated function as analyzer ``name``."""
 

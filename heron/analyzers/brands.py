@@ -11,9 +11,21 @@ from __future__ import annotations
 import re
 
 BRANDS: dict[str, tuple[str, ...]] = {
-    "microsoft": ("microsoft.com", "office.com", "office365.com", "outlook.com", "live.com",
-                  "microsoftonline.com", "sharepoint.com", "onedrive.com", "hotmail.com",
-                  "microsoftstore.com", "windows.com", "azure.com", "skype.com"),
+    "microsoft": (
+        "microsoft.com",
+        "office.com",
+        "office365.com",
+        "outlook.com",
+        "live.com",
+        "microsoftonline.com",
+        "sharepoint.com",
+        "onedrive.com",
+        "hotmail.com",
+        "microsoftstore.com",
+        "windows.com",
+        "azure.com",
+        "skype.com",
+    ),
     "office 365": ("microsoft.com", "office.com", "office365.com"),
     "outlook": ("microsoft.com", "outlook.com", "office.com"),
     "onedrive": ("microsoft.com", "onedrive.com", "sharepoint.com"),
@@ -21,8 +33,18 @@ BRANDS: dict[str, tuple[str, ...]] = {
     "paypal": ("paypal.com", "paypal.de", "paypal.co.uk"),
     "apple": ("apple.com", "icloud.com", "me.com"),
     "icloud": ("apple.com", "icloud.com"),
-    "amazon": ("amazon.com", "amazon.de", "amazon.co.uk", "amazon.fr", "amazon.es",
-               "amazon.it", "amazon.co.jp", "amazon.com.br", "amazonses.com", "aws.com"),
+    "amazon": (
+        "amazon.com",
+        "amazon.de",
+        "amazon.co.uk",
+        "amazon.fr",
+        "amazon.es",
+        "amazon.it",
+        "amazon.co.jp",
+        "amazon.com.br",
+        "amazonses.com",
+        "aws.com",
+    ),
     "netflix": ("netflix.com",),
     "spotify": ("spotify.com",),
     "dhl": ("dhl.com", "dhl.de", "dhl.nl", "dhl.fr", "dpdhl.com", "dhl.co.uk"),
@@ -53,7 +75,12 @@ BRANDS: dict[str, tuple[str, ...]] = {
     "itau": ("itau.com.br",),
     "itaucard": ("itau.com.br",),
     "bradesco": ("bradesco.com.br",),
-    "santander": ("santander.com", "santander.com.br", "santander.es", "santander.co.uk"),
+    "santander": (
+        "santander.com",
+        "santander.com.br",
+        "santander.es",
+        "santander.co.uk",
+    ),
     "caixa": ("caixa.gov.br",),
     "correios": ("correios.com.br",),
     "nubank": ("nubank.com.br",),
@@ -82,6 +109,11 @@ def named_brand(display_name: str) -> str | None:
     for brand in sorted(BRANDS, key=len, reverse=True):
         if f" {brand} " in words:
             return brand
-        if len(brand) >= 6 and " " not in brand and brand in squeezed and brand not in words:
+        if (
+            len(brand) >= 6
+            and " " not in brand
+            and brand in squeezed
+            and brand not in words
+        ):
             return brand  # letters split apart: "C-o-i-n-b-a-s-e"
     return None

@@ -34,9 +34,18 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
     ]
     summary = "; ".join(f.summary for f in findings)
     if not findings:
-        findings.append(Finding(NAME, message, "content-ok", Severity.INFORMATIONAL,
-                                "no credential request, pressure or lure in the text"))
-    return AnalyzerResult.from_findings(findings, summary, clean_summary=findings[-1].summary)
+        findings.append(
+            Finding(
+                NAME,
+                message,
+                "content-ok",
+                Severity.INFORMATIONAL,
+                "no credential request, pressure or lure in the text",
+            )
+        )
+    return AnalyzerResult.from_findings(
+        findings, summary, clean_summary=findings[-1].summary
+    )
 
 
 def readable_text(facts: MessageFacts) -> str:
@@ -49,9 +58,18 @@ def readable_text(facts: MessageFacts) -> str:
 
 def _phrases(text: str, message: EntityRef) -> list[Finding]:
     checks = (
-        (lexicon.CREDENTIAL_REQUEST, "credential-request", Severity.MEDIUM,
-         "asks the reader to confirm an account or password"),
-        (lexicon.URGENCY, "urgency", Severity.LOW, "presses the reader with a threat or deadline"),
+        (
+            lexicon.CREDENTIAL_REQUEST,
+            "credential-request",
+            Severity.MEDIUM,
+            "asks the reader to confirm an account or password",
+        ),
+        (
+            lexicon.URGENCY,
+            "urgency",
+            Severity.LOW,
+            "presses the reader with a threat or deadline",
+        ),
         (lexicon.LURE, "lure", Severity.LOW, "dangles a prize, payment or reward"),
     )
     findings = []
@@ -59,23 +77,38 @@ def _phrases(text: str, message: EntityRef) -> list[Finding]:
         match = pattern.search(text)
         if match:
             quote = " ".join(match.group(0).split())[:80]
-            findings.append(Finding(NAME, message, code, severity, f"{summary}: \"{quote}\"",
-                                    {"quote": quote}))
+            findings.append(
+                Finding(
+                    NAME,
+                    message,
+                    code,
+                    severity,
+                    f'{summary}: "{quote}"',
+                    {"quote": quote},
+                )
+            )
     return findings
 
 
 def _hidden(facts: MessageFacts, message: EntityRef) -> list[Finding]:
     name = facts.from_.display_name if facts.from_ else ""
-    in_header = lexicon.hidden_between_letters(name) + lexicon.hidden_between_letters(facts.subject)
+    in_header = lexicon.hidden_between_letters(name) + lexicon.hidden_between_letters(
+        facts.subject
+    )
     in_body = lexicon.hidden_between_letters(facts.text_body[:MAX_TEXT])
     if in_header < 2 and in_body < 5:
         return []
     where = "the sender's name or subject" if in_header >= 2 else "the text"
-    return [Finding(
-        NAME, message, "hidden-characters", Severity.MEDIUM,
-        f"invisible characters split words in {where}, which hides them from filters",
-        {"in_headers": in_header, "in_body": in_body},
-    )]
+    return [
+        Finding(
+            NAME,
+            message,
+            "hidden-characters",
+            Severity.MEDIUM,
+            f"invisible characters split words in {where}, which hides them from filters",
+            {"in_headers": in_header, "in_body": in_body},
+        )
+    ]
 
 
 def _personalised(facts: MessageFacts, message: EntityRef) -> list[Finding]:
@@ -83,5 +116,12 @@ def _personalised(facts: MessageFacts, message: EntityRef) -> list[Finding]:
     named = [a.address for a in facts.recipients if a.address and a.address in subject]
     if not named:
         return []
-    return [Finding(NAME, message, "address-in-subject", Severity.LOW,
-                    f"the subject names the recipient's address {named[0]}")]
+    return [
+        Finding(
+            NAME,
+            message,
+            "address-in-subject",
+            Severity.LOW,
+            f"the subject names the recipient's address {named[0]}",
+        )
+    ]

@@ -25,7 +25,9 @@ def extract(context: AnalyzerContext) -> AnalyzerResult:
     for entity, _ in found:
         counts[entity.type.value] = counts.get(entity.type.value, 0) + 1
     summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "none"
-    return AnalyzerResult(StepStatus.COMPLETED, f"extracted {summary}", tuple(findings), found)
+    return AnalyzerResult(
+        StepStatus.COMPLETED, f"extracted {summary}", tuple(findings), found
+    )
 
 
 def sending_ip(facts: MessageFacts) -> str | None:
@@ -72,7 +74,9 @@ def _defects_finding(facts: MessageFacts, message: EntityRef) -> Finding:
         code="malformed-message",
         severity=Severity.INFORMATIONAL,
         summary=f"{len(warnings)} defect(s) while reading the message: {', '.join(codes)}",
-        details={"warnings": [f"{w.where}: {w.code}: {w.message}" for w in warnings[:50]]},
+        details={
+            "warnings": [f"{w.where}: {w.code}: {w.message}" for w in warnings[:50]]
+        },
     )
 
 

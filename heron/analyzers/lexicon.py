@@ -11,7 +11,9 @@ import re
 
 # Asking the reader to confirm an account, a password or card details, in the
 # languages the organisation's mail most often arrives in.
-_YOUR = r"(your|sua|seu|seus|suas|su|sus|tu|ihr|ihre|ihren|votre|vos|uw|je|il tuo|la tua)"
+_YOUR = (
+    r"(your|sua|seu|seus|suas|su|sus|tu|ihr|ihre|ihren|votre|vos|uw|je|il tuo|la tua)"
+)
 
 CREDENTIAL_REQUEST = re.compile(
     r"\b(verify|confirm|validate|update|re-?activate|unlock|restore|secure|"
@@ -24,9 +26,13 @@ CREDENTIAL_REQUEST = re.compile(
     r"conta|senha|dados|cadastro|cart[aã]o|acesso|cuenta|contraseña|datos|tarjeta|"
     r"konto|passwort|zugangsdaten|karte|compte|mot de passe|identifiants|"
     r"rekening|wachtwoord|gegevens)\b"
-    r"|\b" + _YOUR + r"\s+(password|senha|contraseña|passwort|mot de passe|wachtwoord)\b"
+    r"|\b"
+    + _YOUR
+    + r"\s+(password|senha|contraseña|passwort|mot de passe|wachtwoord)\b"
     r".{0,40}?\b(expir\w*|venc\w*|caduc\w*|läuft|vence)\b"
-    r"|\b" + _YOUR + r"\s+(mailbox|storage|quota|e-?mail storage|caixa de correio|speicher)\b"
+    r"|\b"
+    + _YOUR
+    + r"\s+(mailbox|storage|quota|e-?mail storage|caixa de correio|speicher)\b"
     r".{0,30}?\b(is full|almost full|exceeded|limit|cheia|voll)\b",
     re.DOTALL,
 )
@@ -69,43 +75,159 @@ def hidden_between_letters(text: str) -> int:
     return sum(
         1
         for match in INVISIBLE.finditer(text)
-        if 0 < match.start() and match.end() < len(text)
+        if match.start() > 0
+        and match.end() < len(text)
         and text[match.start() - 1].isalpha()
         and (text[match.end()].isalpha() or INVISIBLE.match(text[match.end()]))
     )
 
 
-URL_SHORTENERS = frozenset({
-    "bit.ly", "tinyurl.com", "t.co", "is.gd", "ow.ly", "cutt.ly", "rebrand.ly", "shorturl.at",
-    "rb.gy", "t.ly", "tiny.cc", "s.id", "bl.ink", "buff.ly", "lnkd.in", "goo.gl", "v.gd",
-    "qrco.de", "shorturl.asia", "urlz.fr", "x.gd",
-})
+URL_SHORTENERS = frozenset(
+    {
+        "bit.ly",
+        "tinyurl.com",
+        "t.co",
+        "is.gd",
+        "ow.ly",
+        "cutt.ly",
+        "rebrand.ly",
+        "shorturl.at",
+        "rb.gy",
+        "t.ly",
+        "tiny.cc",
+        "s.id",
+        "bl.ink",
+        "buff.ly",
+        "lnkd.in",
+        "goo.gl",
+        "v.gd",
+        "qrco.de",
+        "shorturl.asia",
+        "urlz.fr",
+        "x.gd",
+    }
+)
 
 # Hosting, file-sharing and form services where anyone can publish a page.
-FREE_HOSTING = frozenset({
-    "firebasestorage.googleapis.com", "storage.googleapis.com", "web.app", "firebaseapp.com",
-    "r2.dev", "pages.dev", "workers.dev", "glitch.me", "weebly.com", "wixsite.com",
-    "000webhostapp.com", "blogspot.com", "sites.google.com", "forms.gle", "herokuapp.com",
-    "netlify.app", "vercel.app", "github.io", "azurewebsites.net", "web.core.windows.net",
-    "blob.core.windows.net", "ipfs.io", "dweb.link", "typeform.com", "jotform.com",
-    "notion.site", "webflow.io", "square.site", "godaddysites.com", "mailchimpsites.com",
-    "backblazeb2.com", "digitaloceanspaces.com", "s3.amazonaws.com", "surge.sh",
-    "replit.app", "repl.co", "framer.app", "wordpress.com", "mystrikingly.com",
-    "yolasite.com", "carrd.co", "linktr.ee", "telegra.ph",
-})
+FREE_HOSTING = frozenset(
+    {
+        "firebasestorage.googleapis.com",
+        "storage.googleapis.com",
+        "web.app",
+        "firebaseapp.com",
+        "r2.dev",
+        "pages.dev",
+        "workers.dev",
+        "glitch.me",
+        "weebly.com",
+        "wixsite.com",
+        "000webhostapp.com",
+        "blogspot.com",
+        "sites.google.com",
+        "forms.gle",
+        "herokuapp.com",
+        "netlify.app",
+        "vercel.app",
+        "github.io",
+        "azurewebsites.net",
+        "web.core.windows.net",
+        "blob.core.windows.net",
+        "ipfs.io",
+        "dweb.link",
+        "typeform.com",
+        "jotform.com",
+        "notion.site",
+        "webflow.io",
+        "square.site",
+        "godaddysites.com",
+        "mailchimpsites.com",
+        "backblazeb2.com",
+        "digitaloceanspaces.com",
+        "s3.amazonaws.com",
+        "surge.sh",
+        "replit.app",
+        "repl.co",
+        "framer.app",
+        "wordpress.com",
+        "mystrikingly.com",
+        "yolasite.com",
+        "carrd.co",
+        "linktr.ee",
+        "telegra.ph",
+    }
+)
 
 # Top-level domains whose names cost little and that phishing uses far more than
 # ordinary mail does.
-CHEAP_TLDS = frozenset({
-    "xyz", "top", "click", "buzz", "shop", "icu", "cyou", "rest", "monster", "sbs", "cfd",
-    "online", "site", "live", "tk", "ml", "ga", "cf", "gq", "work", "link", "fun", "space",
-    "lat", "bond", "best", "vip", "pw", "su", "quest", "loan", "zip", "mov", "country",
-    "support", "help", "digital", "store",
-})
+CHEAP_TLDS = frozenset(
+    {
+        "xyz",
+        "top",
+        "click",
+        "buzz",
+        "shop",
+        "icu",
+        "cyou",
+        "rest",
+        "monster",
+        "sbs",
+        "cfd",
+        "online",
+        "site",
+        "live",
+        "tk",
+        "ml",
+        "ga",
+        "cf",
+        "gq",
+        "work",
+        "link",
+        "fun",
+        "space",
+        "lat",
+        "bond",
+        "best",
+        "vip",
+        "pw",
+        "su",
+        "quest",
+        "loan",
+        "zip",
+        "mov",
+        "country",
+        "support",
+        "help",
+        "digital",
+        "store",
+    }
+)
 
-FREEMAIL = frozenset({
-    "gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com",
-    "aol.com", "mail.ru", "yandex.ru", "yandex.com", "protonmail.com", "proton.me",
-    "gmx.com", "gmx.de", "gmx.net", "web.de", "icloud.com", "zoho.com", "mail.com",
-    "qq.com", "163.com", "126.com", "yahoo.co.jp", "uol.com.br", "bol.com.br",
-})
+FREEMAIL = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "hotmail.com",
+        "outlook.com",
+        "live.com",
+        "aol.com",
+        "mail.ru",
+        "yandex.ru",
+        "yandex.com",
+        "protonmail.com",
+        "proton.me",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "icloud.com",
+        "zoho.com",
+        "mail.com",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "yahoo.co.jp",
+        "uol.com.br",
+        "bol.com.br",
+    }
+)

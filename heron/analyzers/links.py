@@ -15,7 +15,9 @@ from heron.domain.verdicts import Severity
 from heron.mail.facts import Url
 
 NAME = "links"
-_SHOWN_HOST = re.compile(r"(?:https?://)?((?:[a-z0-9-]+\.)+[a-z]{2,})(?:[/:?#\s]|$)", re.I)
+_SHOWN_HOST = re.compile(
+    r"(?:https?://)?((?:[a-z0-9-]+\.)+[a-z]{2,})(?:[/:?#\s]|$)", re.I
+)
 
 
 @analyzer(
@@ -30,7 +32,8 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
     findings = [f for url in urls for f in examine(url, recipients)]
     bad = [f for f in findings if f.severity.rank > 0]
     return AnalyzerResult.from_findings(
-        findings, f"{len({f.entity for f in bad})} of {len(urls)} link(s) look deceptive",
+        findings,
+        f"{len({f.entity for f in bad})} of {len(urls)} link(s) look deceptive",
         clean_summary=f"{len(urls)} link(s), none built to deceive",
     )
 
@@ -42,27 +45,52 @@ def examine(url: Url, recipients: list[str]) -> list[Finding]:
     findings: list[Finding] = []
 
     def add(code: str, severity: Severity, summary: str) -> None:
-        findings.append(Finding(NAME, entity, code, severity, summary, {"url": url.url[:500]}))
+        findings.append(
+            Finding(NAME, entity, code, severity, summary, {"url": url.url[:500]})
+        )
 
     scheme = url.url.split(":", 1)[0].lower()
     if scheme in ("javascript", "data", "vbscript"):
-        add("script-link", Severity.LOW, f"a {scheme}: link runs or embeds content in place")
+        add(
+            "script-link",
+            Severity.LOW,
+            f"a {scheme}: link runs or embeds content in place",
+        )
     shown = _shown_host(url.anchor_text)
     if shown and host and organisational_domain(shown) != organisational_domain(host):
-        add("anchor-mismatch", Severity.LOW, f"the link shows {shown} but goes to {host}")
+        add(
+            "anchor-mismatch",
+            Severity.LOW,
+            f"the link shows {shown} but goes to {host}",
+        )
     if _is_ip(host):
         add("ip-host", Severity.MEDIUM, f"the link goes to a bare ip address {host}")
     if "@" in url.url.split("//", 1)[-1].split("/", 1)[0]:
         add("userinfo", Severity.MEDIUM, "the link hides its host behind user@ text")
-    if organisational_domain(host) in lexicon.URL_SHORTENERS or host in lexicon.URL_SHORTENERS:
-        add("shortener", Severity.LOW, f"{host} is a link shortener that hides the target")
+    if (
+        organisational_domain(host) in lexicon.URL_SHORTENERS
+        or host in lexicon.URL_SHORTENERS
+    ):
+        add(
+            "shortener",
+            Severity.LOW,
+            f"{host} is a link shortener that hides the target",
+        )
     if any(is_same_or_subdomain(host, h) for h in lexicon.FREE_HOSTING):
         add("free-hosting", Severity.LOW, f"{host} hosts pages anyone can publish")
     if host.rsplit(".", 1)[-1] in lexicon.CHEAP_TLDS:
-        add("cheap-tld", Severity.LOW, f"{host} is under a top-level domain phishing favours")
+        add(
+            "cheap-tld",
+            Severity.LOW,
+            f"{host} is under a top-level domain phishing favours",
+        )
     lowered = url.url.lower()
     if any(r in lowered for r in recipients):
-        add("recipient-in-link", Severity.LOW, "the link carries the recipient's address")
+        add(
+            "recipient-in-link",
+            Severity.LOW,
+            "the link carries the recipient's address",
+        )
     if not findings:
         add("link-ok", Severity.INFORMATIONAL, "built plainly")
     return findings

@@ -26,16 +26,25 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
         return AnalyzerResult.not_applicable("no allow or block list is configured")
     facts = context.message
     candidates: list[tuple[EntityRef, ListMatch | None]] = []
-    for address in {facts.from_.address if facts.from_ else "", facts.envelope_sender} - {""}:
-        candidates.append((EntityRef(EntityType.SENDER, address), lists.match_sender(address)))
+    for address in {
+        facts.from_.address if facts.from_ else "",
+        facts.envelope_sender,
+    } - {""}:
+        candidates.append(
+            (EntityRef(EntityType.SENDER, address), lists.match_sender(address))
+        )
     for url in {u.url for u in facts.urls}:
         candidates.append((EntityRef(EntityType.URL, url), lists.match_url(url)))
     for sha256 in {a.sha256 for a in facts.attachments}:
-        candidates.append((EntityRef(EntityType.FILE, sha256), lists.match_hash(sha256)))
+        candidates.append(
+            (EntityRef(EntityType.FILE, sha256), lists.match_hash(sha256))
+        )
     ip = sending_ip(facts)
     if ip:
         candidates.append((EntityRef(EntityType.IP, ip), lists.match_ip(ip)))
-    findings = [_finding(entity, match) for entity, match in candidates if match is not None]
+    findings = [
+        _finding(entity, match) for entity, match in candidates if match is not None
+    ]
     blocked = [f for f in findings if f.severity.rank > 0]
     return AnalyzerResult.from_findings(
         findings,
@@ -48,12 +57,18 @@ def _finding(entity: EntityRef, match: ListMatch) -> Finding:
     details = {"list": match.list, "kind": match.kind, "value": match.value}
     if match.list == "block":
         return Finding(
-            NAME, entity, "blocked", Severity.HIGH,
+            NAME,
+            entity,
+            "blocked",
+            Severity.HIGH,
             f"{entity.value} is on the organisation's block list ({match.kind} {match.value})",
             details,
         )
     return Finding(
-        NAME, entity, "allowed", Severity.INFORMATIONAL,
+        NAME,
+        entity,
+        "allowed",
+        Severity.INFORMATIONAL,
         f"{entity.value} is on the organisation's allow list ({match.kind} {match.value})",
         details,
     )

@@ -8,7 +8,7 @@ and not listed" stays distinct from "could not check".
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 from heron.analyzers.base import AnalyzerContext, AnalyzerResult, IntelLookup, analyzer
 from heron.domain.entities import EntityRef, EntityType, Finding
@@ -76,24 +76,51 @@ def _url_finding(intel: IntelLookup, url: Url) -> Finding:
         hits = intel.lookup(kind, value)
         if hits:
             return _hit(URLS, entity, hits, f"{what} is listed")
-    return Finding(URLS, entity, "not-listed", Severity.INFORMATIONAL, "not listed in threat intel")
+    return Finding(
+        URLS, entity, "not-listed", Severity.INFORMATIONAL, "not listed in threat intel"
+    )
 
 
 def _file_finding(intel: IntelLookup, attachment: Attachment) -> Finding:
     entity = EntityRef(EntityType.FILE, attachment.sha256)
-    for kind, value in (("sha256", attachment.sha256), ("sha1", attachment.sha1), ("md5", attachment.md5)):
+    for kind, value in (
+        ("sha256", attachment.sha256),
+        ("sha1", attachment.sha1),
+        ("md5", attachment.md5),
+    ):
         hits = intel.lookup(kind, value)
         if hits:
-            return _hit(FILES, entity, hits, f"{attachment.filename or 'the file'}'s {kind} is listed")
-    return Finding(FILES, entity, "not-listed", Severity.INFORMATIONAL, "not listed in threat intel")
+            return _hit(
+                FILES,
+                entity,
+                hits,
+                f"{attachment.filename or 'the file'}'s {kind} is listed",
+            )
+    return Finding(
+        FILES,
+        entity,
+        "not-listed",
+        Severity.INFORMATIONAL,
+        "not listed in threat intel",
+    )
 
 
-def _hit(analyzer_name: str, entity: EntityRef, hits: list[Any], what: str) -> Finding:
+def _hit(
+    analyzer_name: str, entity: EntityRef, hits: Sequence[object], what: str
+) -> Finding:
     feeds = sorted({str(getattr(h, "feed", "")) for h in hits})
-    threats = sorted({str(getattr(h, "threat", "")) for h in hits} - {"", "unspecified"})
-    summary = f"{what} in {', '.join(feeds)}" + (f" as {', '.join(threats)}" if threats else "")
+    threats = sorted(
+        {str(getattr(h, "threat", "")) for h in hits} - {"", "unspecified"}
+    )
+    summary = f"{what} in {', '.join(feeds)}" + (
+        f" as {', '.join(threats)}" if threats else ""
+    )
     references = sorted({str(getattr(h, "reference", "")) for h in hits} - {""})[:5]
     return Finding(
-        analyzer_name, entity, "intel-hit", Severity.HIGH, summary,
+        analyzer_name,
+        entity,
+        "intel-hit",
+        Severity.HIGH,
+        summary,
         {"feeds": feeds, "threats": threats, "references": references},
     )

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
+from heron.analyzers.base import AnalyzerContext, AnalyzerResult, analyzer
 from heron.analyzers.brands import BRANDS, named_brand
 from heron.analyzers.lexicon import without_invisible
-from heron.analyzers.base import AnalyzerContext, AnalyzerResult, analyzer
 from heron.domain.entities import EntityRef, EntityType, Finding
 from heron.domain.names import organisational_domain
 from heron.domain.verdicts import Severity
@@ -20,7 +20,9 @@ from heron.mail.facts import Address
 NAME = "sender"
 
 _ADDRESS_IN_NAME = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
-_DOMAIN_IN_NAME = re.compile(r"\b((?:[a-z0-9-]+\.)+(?:com|net|org|gov|edu|io|co|info|biz))\b", re.I)
+_DOMAIN_IN_NAME = re.compile(
+    r"\b((?:[a-z0-9-]+\.)+(?:com|net|org|gov|edu|io|co|info|biz))\b", re.I
+)
 
 
 @analyzer(
@@ -32,7 +34,11 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
     facts, message = context.message, context.entity
     if facts.from_ is None or not facts.from_.address:
         finding = Finding(
-            NAME, message, "no-from", Severity.LOW, "the message has no usable From address"
+            NAME,
+            message,
+            "no-from",
+            Severity.LOW,
+            "the message has no usable From address",
         )
         return AnalyzerResult.from_findings([finding], finding.summary)
     findings = [
@@ -42,19 +48,35 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
     ]
     summary = "; ".join(f.summary for f in findings)
     if not findings:
-        findings.append(Finding(NAME, message, "sender-consistent", Severity.INFORMATIONAL,
-                                f"From {facts.from_.address} is consistent"))
-    return AnalyzerResult.from_findings(findings, summary, clean_summary=findings[-1].summary)
+        findings.append(
+            Finding(
+                NAME,
+                message,
+                "sender-consistent",
+                Severity.INFORMATIONAL,
+                f"From {facts.from_.address} is consistent",
+            )
+        )
+    return AnalyzerResult.from_findings(
+        findings, summary, clean_summary=findings[-1].summary
+    )
 
 
-def _reply_to(from_: Address, reply_to: tuple[Address, ...], message: EntityRef) -> list[Finding]:
+def _reply_to(
+    from_: Address, reply_to: tuple[Address, ...], message: EntityRef
+) -> list[Finding]:
     from_org = organisational_domain(from_.domain)
-    other = [a for a in reply_to if a.domain and organisational_domain(a.domain) != from_org]
+    other = [
+        a for a in reply_to if a.domain and organisational_domain(a.domain) != from_org
+    ]
     if not other:
         return []
     return [
         Finding(
-            NAME, message, "reply-to-mismatch", Severity.LOW,
+            NAME,
+            message,
+            "reply-to-mismatch",
+            Severity.LOW,
             f"replies go to {other[0].address}, not to the From domain {from_.domain}",
             {"from": from_.address, "reply_to": [a.address for a in other]},
         )
@@ -70,7 +92,10 @@ def _display_name(from_: Address, message: EntityRef) -> list[Finding]:
     if shown and organisational_domain(shown.group(1)) != from_org:
         return [
             Finding(
-                NAME, message, "display-name-address-mismatch", Severity.MEDIUM,
+                NAME,
+                message,
+                "display-name-address-mismatch",
+                Severity.MEDIUM,
                 f"display name shows {shown.group(0)} but the mail is from {from_.address}",
                 {"display_name": name, "from": from_.address},
             )
@@ -79,7 +104,10 @@ def _display_name(from_: Address, message: EntityRef) -> list[Finding]:
     if not shown and domain and organisational_domain(domain.group(1)) != from_org:
         return [
             Finding(
-                NAME, message, "display-name-domain-mismatch", Severity.LOW,
+                NAME,
+                message,
+                "display-name-domain-mismatch",
+                Severity.LOW,
                 f"display name names {domain.group(1)} but the mail is from {from_.domain}",
                 {"display_name": name, "from": from_.address},
             )
@@ -87,7 +115,9 @@ def _display_name(from_: Address, message: EntityRef) -> list[Finding]:
     return []
 
 
-def _brand(from_: Address, message: EntityRef, org_domains: tuple[str, ...]) -> list[Finding]:
+def _brand(
+    from_: Address, message: EntityRef, org_domains: tuple[str, ...]
+) -> list[Finding]:
     name = without_invisible(from_.display_name)
     brand = named_brand(name)
     if brand is None:
@@ -104,7 +134,10 @@ def _brand(from_: Address, message: EntityRef, org_domains: tuple[str, ...]) -> 
         return []
     return [
         Finding(
-            NAME, message, "brand-impersonation", Severity.MEDIUM,
+            NAME,
+            message,
+            "brand-impersonation",
+            Severity.MEDIUM,
             f"display name {name!r} names {brand} but the mail is from {from_.domain}",
             {"brand": brand, "from": from_.address, "brand_domains": list(owners)},
         )

@@ -33,10 +33,16 @@ def run_demo(heron: Heron, *, as_json: bool = False) -> dict[str, Any]:
     touched = heron.process()
 
     with heron.store.session() as session:
-        investigations = [views.investigation_detail(session, i) for i in sorted(touched)]
+        investigations = [
+            views.investigation_detail(session, i) for i in sorted(touched)
+        ]
         pending = views.list_actions(session, status="pending")
-    result = {"home": str(home), "copies_ingested": ingested.copies,
-              "investigations": investigations, "pending_actions": pending}
+    result = {
+        "home": str(home),
+        "copies_ingested": ingested.copies,
+        "investigations": investigations,
+        "pending_actions": pending,
+    }
     if as_json:
         output.json_line(result)
     else:
@@ -53,10 +59,22 @@ def _print(result: dict[str, Any]) -> None:
         output.investigation(detail)
     pending = result["pending_actions"]
     if pending:
-        output.table("Pending actions", ["id", "investigation", "type", "target", "copies"],
-                     [[a["id"], a["investigation_id"], a["type"], a["target"][:48], a["copies"]] for a in pending])
+        output.table(
+            "Pending actions",
+            ["id", "investigation", "type", "target", "copies"],
+            [
+                [
+                    a["id"],
+                    a["investigation_id"],
+                    a["type"],
+                    a["target"][:48],
+                    a["copies"],
+                ]
+                for a in pending
+            ],
+        )
         first = pending[0]["id"]
         output.console.print(
-            f"Next: approve one with `heron actions approve {first} --comment \"confirmed phish\"`, "
+            f'Next: approve one with `heron actions approve {first} --comment "confirmed phish"`, '
             f"undo it with `heron actions undo {first}`, or reject with `heron actions reject ID`."
         )

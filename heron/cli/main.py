@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from heron import __version__
 from heron.cli import output
@@ -27,11 +33,20 @@ from heron.intel.lists import ListEntry
 from heron.mail.sources import iter_mail
 from heron.store import repository as repo
 
-app = typer.Typer(help="heron: automated investigation and response to email threats.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-investigations_app = typer.Typer(help="List and show investigations.", no_args_is_help=True)
-actions_app = typer.Typer(help="List, approve, reject and undo actions.", no_args_is_help=True)
-lists_app = typer.Typer(help="The organisation's allow and block list.", no_args_is_help=True)
+app = typer.Typer(
+    help="heron: automated investigation and response to email threats.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+investigations_app = typer.Typer(
+    help="List and show investigations.", no_args_is_help=True
+)
+actions_app = typer.Typer(
+    help="List, approve, reject and undo actions.", no_args_is_help=True
+)
+lists_app = typer.Typer(
+    help="The organisation's allow and block list.", no_args_is_help=True
+)
 app.add_typer(investigations_app, name="investigations")
 app.add_typer(actions_app, name="actions")
 app.add_typer(lists_app, name="lists")
@@ -41,8 +56,12 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of ta
 
 @app.callback()
 def main(
-    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "WARNING",
-    log_json: Annotated[bool, typer.Option("--log-json", help="Log one JSON object per line.")] = False,
+    log_level: Annotated[
+        str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")
+    ] = "WARNING",
+    log_json: Annotated[
+        bool, typer.Option("--log-json", help="Log one JSON object per line.")
+    ] = False,
 ) -> None:
     """heron investigates reported mail, proposes remediation and runs what people approve."""
     _configure_logging(log_level, log_json)
@@ -67,8 +86,15 @@ def _heron(**overrides: Any) -> Iterator[Heron]:
 
 
 def _progress(total: int | None, label: str) -> Progress:
-    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=output.errors, transient=True, disable=not sys.stderr.isatty())
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=output.errors,
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
 
 
 @app.command()
@@ -79,14 +105,21 @@ def version() -> None:
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files, mbox files, Maildirs or folders.")],
-    mailbox: Annotated[str | None, typer.Option(help="Mailbox the copies belong to.")] = None,
+    paths: Annotated[
+        list[Path], typer.Argument(help="Files, mbox files, Maildirs or folders.")
+    ],
+    mailbox: Annotated[
+        str | None, typer.Option(help="Mailbox the copies belong to.")
+    ] = None,
 ) -> None:
     """Store mail as delivered copies (mailbox taken from the Maildir or --mailbox)."""
     with _heron() as heron, _progress(None, "ingest") as bar:
         task = bar.add_task("ingest", total=None)
-        summary = heron.ingest(paths, mailbox=mailbox.lower() if mailbox else None,
-                               progress=lambda n: bar.advance(task, n))
+        summary = heron.ingest(
+            paths,
+            mailbox=mailbox.lower() if mailbox else None,
+            progress=lambda n: bar.advance(task, n),
+        )
     output.console.print(
         f"stored {summary.copies} new cop{'y' if summary.copies == 1 else 'ies'} "
         f"({summary.duplicates} already known, {summary.warnings} parse warnings, "
@@ -98,8 +131,13 @@ def ingest(
 
 @app.command()
 def report(
-    file: Annotated[Path, typer.Argument(help="The report: a wrapper message or the message itself.")],
-    reporter: Annotated[str, typer.Option(help="Address of the person who reported it.")] = "",
+    file: Annotated[
+        Path,
+        typer.Argument(help="The report: a wrapper message or the message itself."),
+    ],
+    reporter: Annotated[
+        str, typer.Option(help="Address of the person who reported it.")
+    ] = "",
     json_: JsonFlag = False,
 ) -> None:
     """Record a user's report and run the user-reported playbook."""
@@ -113,7 +151,10 @@ def report(
 
 @app.command()
 def investigate(
-    files: Annotated[list[Path], typer.Argument(help="Messages to investigate (eml, msg, mbox, folders).")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Messages to investigate (eml, msg, mbox, folders)."),
+    ],
     json_: JsonFlag = False,
 ) -> None:
     """Report and investigate each file as the suspicious message itself."""
@@ -133,8 +174,14 @@ def _submit_all(heron: Heron, files: list[Path]) -> list[Submission]:
             submissions.append(Submission(source=item.source, error=item.error))
             continue
         try:
-            submissions.append(heron.report(item.raw, reporter=heron.settings.operator,
-                                            source=item.source, unwrap=False))
+            submissions.append(
+                heron.report(
+                    item.raw,
+                    reporter=heron.settings.operator,
+                    source=item.source,
+                    unwrap=False,
+                )
+            )
         except MailParseError as exc:
             submissions.append(Submission(source=item.source, error=str(exc)))
     return submissions
@@ -143,9 +190,18 @@ def _submit_all(heron: Heron, files: list[Path]) -> list[Submission]:
 def _submission_view(heron: Heron, submission: Submission) -> dict[str, Any]:
     base: dict[str, Any] = {"source": submission.source, "sha256": submission.sha256}
     if submission.error or not submission.sha256:
-        return {**base, "investigation_id": None, "status": "failed", "verdict": "unknown",
-                "investigation_verdict": "unknown", "alerts": [], "entities": [], "actions": [],
-                "log": [], "warnings": [f"read-error: {submission.error}"]}
+        return {
+            **base,
+            "investigation_id": None,
+            "status": "failed",
+            "verdict": "unknown",
+            "investigation_verdict": "unknown",
+            "alerts": [],
+            "entities": [],
+            "actions": [],
+            "log": [],
+            "warnings": [f"read-error: {submission.error}"],
+        }
     with heron.store.session() as session:
         investigation_id = _investigation_of(session, submission.sha256)
         detail = views.investigation_detail(session, investigation_id)
@@ -157,16 +213,39 @@ def _submission_view(heron: Heron, submission: Submission) -> dict[str, Any]:
         "verdict": verdict,
         "investigation_verdict": detail["verdict"],
         "reporter": submission.reporter,
-        "alerts": [{"id": a["id"], "policy": a["policy"], "severity": a["severity"]} for a in detail["alerts"]],
+        "alerts": [
+            {"id": a["id"], "policy": a["policy"], "severity": a["severity"]}
+            for a in detail["alerts"]
+        ],
         "entities": [
-            {"type": e["type"], "value": e["value"], "verdict": e["verdict"],
-             "findings": [{"analyzer": f["analyzer"], "severity": f["severity"], "summary": f["summary"]}
-                          for f in e["findings"]]}
+            {
+                "type": e["type"],
+                "value": e["value"],
+                "verdict": e["verdict"],
+                "findings": [
+                    {
+                        "analyzer": f["analyzer"],
+                        "severity": f["severity"],
+                        "summary": f["summary"],
+                    }
+                    for f in e["findings"]
+                ],
+            }
             for e in detail["entities"]
         ],
-        "actions": [{"id": a["id"], "type": a["type"], "target": a["target"], "status": a["status"]}
-                    for a in detail["actions"]],
-        "log": [{k: e[k] for k in ("step", "status", "started_at", "ended_at", "summary")} for e in detail["log"]],
+        "actions": [
+            {
+                "id": a["id"],
+                "type": a["type"],
+                "target": a["target"],
+                "status": a["status"],
+            }
+            for a in detail["actions"]
+        ],
+        "log": [
+            {k: e[k] for k in ("step", "status", "started_at", "ended_at", "summary")}
+            for e in detail["log"]
+        ],
         "warnings": submission.warnings,
     }
 
@@ -176,10 +255,16 @@ def _investigation_of(session: Any, sha256: str) -> int:
 
     from heron.store import models as m
 
-    query = (select(m.InvestigationEntity.investigation_id)
-             .where(m.InvestigationEntity.type == "message", m.InvestigationEntity.value == sha256,
-                    m.InvestigationEntity.role == "investigated")
-             .order_by(m.InvestigationEntity.investigation_id.desc()).limit(1))
+    query = (
+        select(m.InvestigationEntity.investigation_id)
+        .where(
+            m.InvestigationEntity.type == "message",
+            m.InvestigationEntity.value == sha256,
+            m.InvestigationEntity.role == "investigated",
+        )
+        .order_by(m.InvestigationEntity.investigation_id.desc())
+        .limit(1)
+    )
     return int(session.scalar(query))
 
 
@@ -188,16 +273,30 @@ def _print_results(results: list[dict[str, Any]], as_json: bool) -> None:
         for result in results:
             output.json_line(result)
         return
-    output.table("Investigated", ["source", "investigation", "status", "verdict", "actions", "warnings"], [
-        [r["source"][-60:], r["investigation_id"], r["status"], output.verdict(r["verdict"]),
-         len(r["actions"]), len(r["warnings"])] for r in results])
+    output.table(
+        "Investigated",
+        ["source", "investigation", "status", "verdict", "actions", "warnings"],
+        [
+            [
+                r["source"][-60:],
+                r["investigation_id"],
+                r["status"],
+                output.verdict(r["verdict"]),
+                len(r["actions"]),
+                len(r["warnings"]),
+            ]
+            for r in results
+        ],
+    )
 
 
 def _read(file: Path, heron: Heron) -> bytes:
     if not file.is_file():
         raise HeronError(f"{file} is not a file")
     if file.stat().st_size > heron.limits.max_bytes:
-        raise HeronError(f"{file} is larger than the {heron.limits.max_bytes} byte limit")
+        raise HeronError(
+            f"{file} is larger than the {heron.limits.max_bytes} byte limit"
+        )
     return file.read_bytes()
 
 
@@ -209,9 +308,22 @@ def investigations_list(json_: JsonFlag = False, limit: int = 100) -> None:
     if json_:
         output.json_line(rows)
         return
-    output.table("Investigations", ["id", "status", "verdict", "alerts", "pending", "name", "created"], [
-        [r["id"], r["status"], output.verdict(r["verdict"]), r["alerts"], r["pending_actions"],
-         r["name"][:70], r["created_at"][:19]] for r in rows])
+    output.table(
+        "Investigations",
+        ["id", "status", "verdict", "alerts", "pending", "name", "created"],
+        [
+            [
+                r["id"],
+                r["status"],
+                output.verdict(r["verdict"]),
+                r["alerts"],
+                r["pending_actions"],
+                r["name"][:70],
+                r["created_at"][:19],
+            ]
+            for r in rows
+        ],
+    )
 
 
 @investigations_app.command("show")
@@ -227,8 +339,12 @@ def investigations_show(investigation_id: int, json_: JsonFlag = False) -> None:
 
 @actions_app.command("list")
 def actions_list(
-    status: Annotated[str | None, typer.Option(help="Only actions in this status, e.g. pending.")] = None,
-    investigation: Annotated[int | None, typer.Option(help="Only this investigation's actions.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="Only actions in this status, e.g. pending.")
+    ] = None,
+    investigation: Annotated[
+        int | None, typer.Option(help="Only this investigation's actions.")
+    ] = None,
     json_: JsonFlag = False,
 ) -> None:
     """List actions (all, or one status)."""
@@ -237,16 +353,41 @@ def actions_list(
     if json_:
         output.json_line(rows)
         return
-    output.table("Actions", ["id", "investigation", "type", "target", "copies", "status", "decided by", "expires"], [
-        [r["id"], r["investigation_id"], r["type"], r["target"][:48], r["copies"], r["status"],
-         r["decided_by"], (r["expires_at"] or "")[:19]] for r in rows])
+    output.table(
+        "Actions",
+        [
+            "id",
+            "investigation",
+            "type",
+            "target",
+            "copies",
+            "status",
+            "decided by",
+            "expires",
+        ],
+        [
+            [
+                r["id"],
+                r["investigation_id"],
+                r["type"],
+                r["target"][:48],
+                r["copies"],
+                r["status"],
+                r["decided_by"],
+                (r["expires_at"] or "")[:19],
+            ]
+            for r in rows
+        ],
+    )
 
 
 Comment = Annotated[str, typer.Option(help="Why; recorded with the decision.")]
 
 
 @actions_app.command("approve")
-def actions_approve(action_id: int, comment: Comment = "", json_: JsonFlag = False) -> None:
+def actions_approve(
+    action_id: int, comment: Comment = "", json_: JsonFlag = False
+) -> None:
     """Approve a pending action; heron then runs it and verifies the result."""
     with _heron() as heron:
         action = heron.approve(action_id, by=heron.settings.operator, comment=comment)
@@ -254,7 +395,9 @@ def actions_approve(action_id: int, comment: Comment = "", json_: JsonFlag = Fal
 
 
 @actions_app.command("reject")
-def actions_reject(action_id: int, comment: Comment = "", json_: JsonFlag = False) -> None:
+def actions_reject(
+    action_id: int, comment: Comment = "", json_: JsonFlag = False
+) -> None:
     """Reject a pending action; nothing is changed in any mailbox."""
     with _heron() as heron:
         action = heron.reject(action_id, by=heron.settings.operator, comment=comment)
@@ -281,44 +424,62 @@ def _print_action(view: dict[str, Any], as_json: bool) -> None:
     if as_json:
         output.json_line(view)
         return
-    output.console.print(f"action {view['id']} ({view['type']} {view['target'][:64]}): [bold]{view['status']}[/]")
+    output.console.print(
+        f"action {view['id']} ({view['type']} {view['target'][:64]}): [bold]{view['status']}[/]"
+    )
     for key in ("targets", "undo"):
         for target in view["result"].get(key, []):
             where = target.get("mailbox") or target.get("target")
-            output.console.print(f"  {key[:-1] if key == 'targets' else 'undo'} {where}: {target['status']}"
-                                 + (f", verified {target['verified']}" if target.get("verified") else ""))
+            output.console.print(
+                f"  {key[:-1] if key == 'targets' else 'undo'} {where}: {target['status']}"
+                + (f", verified {target['verified']}" if target.get("verified") else "")
+            )
 
 
 @lists_app.command("show")
 def lists_show(json_: JsonFlag = False) -> None:
     """Show the allow and block list."""
     with _heron() as heron, heron.store.session() as session:
-        rows = [{"list": e.list, "kind": e.kind, "value": e.value, "source": e.source}
-                for e in repo.list_entries(session)]
+        rows = [
+            {"list": e.list, "kind": e.kind, "value": e.value, "source": e.source}
+            for e in repo.list_entries(session)
+        ]
     if json_:
         output.json_line(rows)
     else:
-        output.table("Allow and block list", ["list", "kind", "value", "source"],
-                     [[r["list"], r["kind"], r["value"], r["source"]] for r in rows])
+        output.table(
+            "Allow and block list",
+            ["list", "kind", "value", "source"],
+            [[r["list"], r["kind"], r["value"], r["source"]] for r in rows],
+        )
 
 
 LIST_KINDS = ("sender", "domain", "url", "sha256", "ip")
 
 
 @lists_app.command("add")
-def lists_add(list_: Annotated[str, typer.Argument(metavar="LIST", help="allow or block")],
-              kind: Annotated[str, typer.Argument(help="sender, domain, url, sha256 or ip")],
-              value: str) -> None:
+def lists_add(
+    list_: Annotated[str, typer.Argument(metavar="LIST", help="allow or block")],
+    kind: Annotated[str, typer.Argument(help="sender, domain, url, sha256 or ip")],
+    value: str,
+) -> None:
     """Add an entry, e.g. `heron lists add block domain evil.test`."""
     entry = _entry(list_, kind, value)
     with _heron() as heron, heron.store.session() as session:
-        repo.add_list_entry(session, entry.list, entry.kind, entry.value,
-                            f"added by {heron.settings.operator}")
+        repo.add_list_entry(
+            session,
+            entry.list,
+            entry.kind,
+            entry.value,
+            f"added by {heron.settings.operator}",
+        )
     output.console.print(f"{entry.list} {entry.kind} {entry.value}")
 
 
 @lists_app.command("remove")
-def lists_remove(list_: Annotated[str, typer.Argument(metavar="LIST")], kind: str, value: str) -> None:
+def lists_remove(
+    list_: Annotated[str, typer.Argument(metavar="LIST")], kind: str, value: str
+) -> None:
     """Remove an entry."""
     entry = _entry(list_, kind, value)
     with _heron() as heron, heron.store.session() as session:
@@ -330,8 +491,10 @@ def _entry(list_: str, kind: str, value: str) -> ListEntry:
     try:
         return ListEntry(kind, value, list_)
     except ValueError as exc:
-        output.errors.print(f"[red]error:[/] {exc} (LIST is allow or block; KIND one of "
-                            f"{', '.join(LIST_KINDS)})")
+        output.errors.print(
+            f"[red]error:[/] {exc} (LIST is allow or block; KIND one of "
+            f"{', '.join(LIST_KINDS)})"
+        )
         raise typer.Exit(2) from None
 
 
@@ -354,7 +517,9 @@ def settings() -> None:
         raise typer.Exit(2) from None
     for name, field in Settings.model_fields.items():
         value = getattr(current, name)
-        output.console.print(f"HERON_{name.upper()} = {json.dumps(value, default=str)}  [dim]{field.description}[/]")
+        output.console.print(
+            f"HERON_{name.upper()} = {json.dumps(value, default=str)}  [dim]{field.description}[/]"
+        )
 
 
 def _configure_logging(level: str, as_json: bool) -> None:
@@ -362,13 +527,23 @@ def _configure_logging(level: str, as_json: bool) -> None:
     if as_json:
         handler.setFormatter(_JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
 
 
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps({"time": self.formatTime(record), "level": record.levelname,
-                           "logger": record.name, "message": record.getMessage()})
+        return json.dumps(
+            {
+                "time": self.formatTime(record),
+                "level": record.levelname,
+                "logger": record.name,
+                "message": record.getMessage(),
+            }
+        )
+
+
 if __name__ == "__main__":
     app()

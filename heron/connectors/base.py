@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from heron.domain.verdicts import Location
 
 
-class Operation(str, Enum):
+class Operation(StrEnum):
     """What a connector may be able to do."""
 
     LIST_MAILBOXES = "list mailboxes"
@@ -19,7 +19,7 @@ class Operation(str, Enum):
     RESTORE = "restore"
 
 
-class OutcomeStatus(str, Enum):
+class OutcomeStatus(StrEnum):
     """Result of one operation on one target."""
 
     DONE = "done"

@@ -35,8 +35,13 @@ class MaildirConnector(Connector):
 
     name = "maildir"
     operations = frozenset(
-        {Operation.LIST_MAILBOXES, Operation.FIND, Operation.MOVE, Operation.SOFT_DELETE,
-         Operation.RESTORE}
+        {
+            Operation.LIST_MAILBOXES,
+            Operation.FIND,
+            Operation.MOVE,
+            Operation.SOFT_DELETE,
+            Operation.RESTORE,
+        }
     )
 
     def __init__(self, mailboxes: dict[str, Path]) -> None:
@@ -50,7 +55,9 @@ class MaildirConnector(Connector):
         found = []
         for path in _message_files(root):
             if _sha256(path) == sha256:
-                found.append(CopyRef(mailbox, _relative(root, path), location_of(root, path)))
+                found.append(
+                    CopyRef(mailbox, _relative(root, path), location_of(root, path))
+                )
         return found
 
     def move(self, copy: CopyRef, destination: Location, sha256: str) -> Outcome:
@@ -61,7 +68,9 @@ class MaildirConnector(Connector):
         if source is None:
             return Outcome(OutcomeStatus.NOT_FOUND, None, f"no copy in {copy.mailbox}")
         if location_of(root, source) is destination:
-            return Outcome(OutcomeStatus.ALREADY_THERE, _ref(copy.mailbox, root, source))
+            return Outcome(
+                OutcomeStatus.ALREADY_THERE, _ref(copy.mailbox, root, source)
+            )
         target_dir = _ensure_folder(root, FOLDERS[destination]) / "cur"
         target = target_dir / _with_seen_flag(source.name, source.parent.name)
         try:
@@ -110,7 +119,9 @@ def folder_location(folder: str | None) -> Location:
 
 
 def _message_files(root: Path) -> list[Path]:
-    folders = [root] + sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("."))
+    folders = [root] + sorted(
+        p for p in root.iterdir() if p.is_dir() and p.name.startswith(".")
+    )
     files: list[Path] = []
     for folder in folders:
         for sub in ("cur", "new"):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from heron.domain.verdicts import Severity, Verdict
 
 
-class EntityType(str, Enum):
+class EntityType(StrEnum):
     """The kinds of thing an investigation looks at."""
 
     MESSAGE = "message"

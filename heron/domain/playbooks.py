@@ -39,7 +39,9 @@ USER_REPORTED_MESSAGE = Playbook(
         PlaybookStep("Check how links are built", "links", when="has_urls"),
         PlaybookStep("Check URL reputation", "url-reputation", when="has_urls"),
         PlaybookStep("Check attachments", "attachments", when="has_attachments"),
-        PlaybookStep("Check file reputation", "file-reputation", when="has_attachments"),
+        PlaybookStep(
+            "Check file reputation", "file-reputation", when="has_attachments"
+        ),
         PlaybookStep("Check organisation allow and block lists", "org-lists"),
     ),
 )

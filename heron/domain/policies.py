@@ -29,6 +29,8 @@ USER_REPORTED = AlertPolicy(
 BUILTIN_POLICIES: tuple[AlertPolicy, ...] = (USER_REPORTED,)
 
 
-def policies_for(event_type: str, policies: tuple[AlertPolicy, ...] = BUILTIN_POLICIES) -> list[AlertPolicy]:
+def policies_for(
+    event_type: str, policies: tuple[AlertPolicy, ...] = BUILTIN_POLICIES
+) -> list[AlertPolicy]:
     """The policies an event of ``event_type`` fires."""
     return [p for p in policies if p.event_type == event_type]

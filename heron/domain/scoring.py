@@ -15,7 +15,12 @@ from collections.abc import Iterable, Mapping
 from heron.domain.entities import EntityRef, EntityVerdict, Finding
 from heron.domain.verdicts import Severity, Verdict, worst
 
-POINTS = {Severity.INFORMATIONAL: 0, Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 6}
+POINTS = {
+    Severity.INFORMATIONAL: 0,
+    Severity.LOW: 1,
+    Severity.MEDIUM: 2,
+    Severity.HIGH: 6,
+}
 SUSPICIOUS_POINTS = 2
 MALICIOUS_POINTS = 6
 

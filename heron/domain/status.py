@@ -7,7 +7,9 @@ from collections.abc import Iterable
 from heron.domain.verdicts import ActionStatus, InvestigationStatus, Verdict
 
 
-def settled_status(verdict: Verdict, actions: Iterable[ActionStatus]) -> InvestigationStatus:
+def settled_status(
+    verdict: Verdict, actions: Iterable[ActionStatus]
+) -> InvestigationStatus:
     """Status of an investigation whose playbook has finished.
 
     No threat: no threats found. A threat with nothing to remediate: partially
@@ -31,6 +33,9 @@ def settled_status(verdict: Verdict, actions: Iterable[ActionStatus]) -> Investi
         return InvestigationStatus.PARTIALLY_REMEDIATED
     if all(s is ActionStatus.EXPIRED for s in statuses):
         return InvestigationStatus.TERMINATED_BY_SYSTEM
-    if all(s in (ActionStatus.REJECTED, ActionStatus.UNDONE, ActionStatus.EXPIRED) for s in statuses):
+    if all(
+        s in (ActionStatus.REJECTED, ActionStatus.UNDONE, ActionStatus.EXPIRED)
+        for s in statuses
+    ):
         return InvestigationStatus.TERMINATED_BY_USER
     return InvestigationStatus.FAILED

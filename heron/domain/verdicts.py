@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     """What heron concluded about an entity. ``unknown`` means it could not tell."""
 
     MALICIOUS = "malicious"
@@ -36,7 +36,7 @@ def worst(verdicts: list[Verdict] | tuple[Verdict, ...]) -> Verdict:
     return max(verdicts, key=lambda v: v.rank, default=Verdict.UNKNOWN)
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How bad one finding is. ``informational`` records a check that saw nothing bad."""
 
     INFORMATIONAL = "informational"
@@ -57,7 +57,7 @@ _SEVERITY_RANK = {
 }
 
 
-class StepStatus(str, Enum):
+class StepStatus(StrEnum):
     """Outcome of one playbook step, kept apart from any verdict."""
 
     RUNNING = "running"
@@ -67,7 +67,7 @@ class StepStatus(str, Enum):
     FAILED = "failed"
 
 
-class InvestigationStatus(str, Enum):
+class InvestigationStatus(StrEnum):
     """Investigation states, with the meanings users know from Microsoft's AIR."""
 
     QUEUED = "queued"
@@ -98,7 +98,7 @@ _OPEN = {
 }
 
 
-class ActionStatus(str, Enum):
+class ActionStatus(StrEnum):
     """Life of a proposed remediation."""
 
     PENDING = "pending"
@@ -111,7 +111,7 @@ class ActionStatus(str, Enum):
     UNDONE = "undone"
 
 
-class Location(str, Enum):
+class Location(StrEnum):
     """Where a copy of a message is now."""
 
     INBOX = "inbox"

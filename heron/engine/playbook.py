@@ -46,10 +46,15 @@ def run_steps(
     A caller that is itself a runner task runs them here: a task waiting on tasks of
     its own pool can starve it.
     """
-    work = [(step, entity, facts) for entity, facts in messages for step in playbook.steps]
+    work = [
+        (step, entity, facts) for entity, facts in messages for step in playbook.steps
+    ]
     if runner is None:
         return [_run_one(step, entity, facts, lookups) for step, entity, facts in work]
-    futures = [runner.submit(_run_one, step, entity, facts, lookups) for step, entity, facts in work]
+    futures = [
+        runner.submit(_run_one, step, entity, facts, lookups)
+        for step, entity, facts in work
+    ]
     return [future.result() for future in futures]
 
 

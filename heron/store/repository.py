@@ -7,6 +7,7 @@ finding, warning or action that already exists is returned, not inserted again.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,8 @@ class Store:
     def migrate(self) -> None:
         self.db.migrate()
 
-    def session(self):  # type: ignore[no-untyped-def]
+    def session(self) -> AbstractContextManager[Session]:
+        """A session that commits at the end of the block, rolls back on error."""
         return self.db.session()
 
     def close(self) -> None:
@@ -60,7 +62,9 @@ def save_message(session: Session, facts: MessageFacts) -> m.Message:
     return row
 
 
-def save_mailbox(session: Session, address: str, connector: str, locator: str) -> m.Mailbox:
+def save_mailbox(
+    session: Session, address: str, connector: str, locator: str
+) -> m.Mailbox:
     row = session.get(m.Mailbox, address)
     if row is None:
         row = m.Mailbox(address=address, connector=connector, locator=locator)
@@ -105,10 +109,16 @@ def copies_of(session: Session, sha256: str) -> list[m.Copy]:
     bytes differ from the delivered copies while its Message-ID does not.
     """
     same = select(m.Message.sha256).where(m.Message.sha256 == sha256)
-    message_id = session.scalar(select(m.Message.message_id).where(m.Message.sha256 == sha256))
+    message_id = session.scalar(
+        select(m.Message.message_id).where(m.Message.sha256 == sha256)
+    )
     if message_id:
         same = select(m.Message.sha256).where(m.Message.message_id == message_id)
-    query = select(m.Copy).where(m.Copy.message_sha256.in_(same)).order_by(m.Copy.mailbox, m.Copy.id)
+    query = (
+        select(m.Copy)
+        .where(m.Copy.message_sha256.in_(same))
+        .order_by(m.Copy.mailbox, m.Copy.id)
+    )
     return list(session.scalars(query))
 
 
@@ -141,32 +151,50 @@ def add_entity(
     )
     if row is None:
         row = m.InvestigationEntity(
-            investigation_id=investigation_id, key=key, type=entity.type.value,
-            value=entity.value, role=role, parent=str(parent) if parent else "",
+            investigation_id=investigation_id,
+            key=key,
+            type=entity.type.value,
+            value=entity.value,
+            role=role,
+            parent=str(parent) if parent else "",
         )
         session.add(row)
         session.flush()
     return row
 
 
-def add_findings(session: Session, investigation_id: int, findings: Iterable[Finding]) -> int:
+def add_findings(
+    session: Session, investigation_id: int, findings: Iterable[Finding]
+) -> int:
     """Record findings not recorded before; returns how many were new."""
     existing = set(
         session.scalars(
-            select(m.FindingRecord.key).where(m.FindingRecord.investigation_id == investigation_id)
+            select(m.FindingRecord.key).where(
+                m.FindingRecord.investigation_id == investigation_id
+            )
         )
     )
     added = 0
     for finding in findings:
-        key = row_key(finding.analyzer, finding.entity.type.value, finding.entity.value, finding.code)
+        key = row_key(
+            finding.analyzer,
+            finding.entity.type.value,
+            finding.entity.value,
+            finding.code,
+        )
         if key in existing:
             continue
         existing.add(key)
         session.add(
             m.FindingRecord(
-                investigation_id=investigation_id, key=key, analyzer=finding.analyzer,
-                entity_type=finding.entity.type.value, entity_value=finding.entity.value,
-                code=finding.code, severity=finding.severity.value, summary=finding.summary,
+                investigation_id=investigation_id,
+                key=key,
+                analyzer=finding.analyzer,
+                entity_type=finding.entity.type.value,
+                entity_value=finding.entity.value,
+                code=finding.code,
+                severity=finding.severity.value,
+                summary=finding.summary,
                 details=_jsonable(finding.details),
             )
         )
@@ -176,19 +204,29 @@ def add_findings(session: Session, investigation_id: int, findings: Iterable[Fin
 
 
 def add_warning(
-    session: Session, investigation_id: int, source: str, code: str, location: str, message: str
+    session: Session,
+    investigation_id: int,
+    source: str,
+    code: str,
+    location: str,
+    message: str,
 ) -> None:
     key = row_key(source, code, location)
     exists = session.scalar(
         select(m.WarningRecord.id).where(
-            m.WarningRecord.investigation_id == investigation_id, m.WarningRecord.key == key
+            m.WarningRecord.investigation_id == investigation_id,
+            m.WarningRecord.key == key,
         )
     )
     if exists is None:
         session.add(
             m.WarningRecord(
-                investigation_id=investigation_id, key=key, source=source, code=code,
-                location=location, message=message,
+                investigation_id=investigation_id,
+                key=key,
+                source=source,
+                code=code,
+                location=location,
+                message=message,
             )
         )
         session.flush()
@@ -207,8 +245,13 @@ def add_log(
 ) -> m.LogEntry:
     now = utcnow()
     row = m.LogEntry(
-        investigation_id=investigation_id, step=step, status=status, summary=summary,
-        started_at=started_at or now, ended_at=ended_at or now, findings_count=findings_count,
+        investigation_id=investigation_id,
+        step=step,
+        status=status,
+        summary=summary,
+        started_at=started_at or now,
+        ended_at=ended_at or now,
+        findings_count=findings_count,
     )
     session.add(row)
     session.flush()
@@ -229,13 +272,21 @@ def propose_action(
     """The action of this type on this target in the investigation; True when new."""
     key = row_key(type_, target)
     row = session.scalar(
-        select(m.Action).where(m.Action.investigation_id == investigation_id, m.Action.key == key)
+        select(m.Action).where(
+            m.Action.investigation_id == investigation_id, m.Action.key == key
+        )
     )
     if row is not None:
         return row, False
     row = m.Action(
-        investigation_id=investigation_id, key=key, type=type_, target_type=target_type,
-        target=target, reason=reason, params=params, expires_at=expires_at,
+        investigation_id=investigation_id,
+        key=key,
+        type=type_,
+        target_type=target_type,
+        target=target,
+        reason=reason,
+        params=params,
+        expires_at=expires_at,
     )
     session.add(row)
     session.flush()
@@ -243,14 +294,20 @@ def propose_action(
 
 
 def list_entries(session: Session) -> list[m.ListEntryRecord]:
-    return list(session.scalars(select(m.ListEntryRecord).order_by(m.ListEntryRecord.id)))
+    return list(
+        session.scalars(select(m.ListEntryRecord).order_by(m.ListEntryRecord.id))
+    )
 
 
-def add_list_entry(session: Session, list_: str, kind: str, value: str, source: str) -> m.ListEntryRecord:
+def add_list_entry(
+    session: Session, list_: str, kind: str, value: str, source: str
+) -> m.ListEntryRecord:
     key = row_key(list_, kind, value)
     row = session.scalar(select(m.ListEntryRecord).where(m.ListEntryRecord.key == key))
     if row is None:
-        row = m.ListEntryRecord(key=key, list=list_, kind=kind, value=value, source=source)
+        row = m.ListEntryRecord(
+            key=key, list=list_, kind=kind, value=value, source=source
+        )
         session.add(row)
         session.flush()
     return row

@@ -27,21 +27,32 @@ def test_authentication_without_results_is_not_applicable():
 def test_spf_fail_and_unaligned_from_are_findings_with_reasons():
     message = facts(
         from_=address("hr@payroll.test"),
-        authentication_results=(auth("spf=fail smtp.mailfrom=payroll.test; dkim=none; dmarc=fail"),),
+        authentication_results=(
+            auth("spf=fail smtp.mailfrom=payroll.test; dkim=none; dmarc=fail"),
+        ),
     )
     result = run("authentication", message)
     found = codes(result)
     assert found["spf-fail"] is Severity.MEDIUM
     assert "dmarc-unaligned" in found
-    assert "mx.example.org" in next(f for f in result.findings if f.code == "spf-fail").summary
+    assert (
+        "mx.example.org"
+        in next(f for f in result.findings if f.code == "spf-fail").summary
+    )
 
 
 def test_dkim_pass_on_a_subdomain_aligns_relaxed():
     message = facts(
         from_=address("news@example.com"),
-        authentication_results=(auth("spf=pass smtp.mailfrom=bounce.esp.test; dkim=pass header.d=mail.example.com"),),
+        authentication_results=(
+            auth(
+                "spf=pass smtp.mailfrom=bounce.esp.test; dkim=pass header.d=mail.example.com"
+            ),
+        ),
     )
-    assert codes(run("authentication", message))["dmarc-aligned"] is Severity.INFORMATIONAL
+    assert (
+        codes(run("authentication", message))["dmarc-aligned"] is Severity.INFORMATIONAL
+    )
 
 
 def test_alignment_uses_the_organisational_domain_of_hyphenated_names():
@@ -53,9 +64,15 @@ def test_alignment_uses_the_organisational_domain_of_hyphenated_names():
 
 
 def test_only_the_topmost_header_is_trusted_by_default():
-    forged = auth("spf=pass smtp.mailfrom=evil.test; dkim=pass header.d=evil.test", "attacker.test", 1)
+    forged = auth(
+        "spf=pass smtp.mailfrom=evil.test; dkim=pass header.d=evil.test",
+        "attacker.test",
+        1,
+    )
     real = auth("spf=fail smtp.mailfrom=evil.test", "mx.example.org", 0)
-    message = facts(from_=address("ceo@evil.test"), authentication_results=(real, forged))
+    message = facts(
+        from_=address("ceo@evil.test"), authentication_results=(real, forged)
+    )
     found = codes(run("authentication", message))
     assert "spf-fail" in found and "untrusted-authentication-results" in found
 
@@ -63,34 +80,49 @@ def test_only_the_topmost_header_is_trusted_by_default():
 def test_configured_authserv_id_picks_its_header():
     other = auth("spf=pass smtp.mailfrom=sender.test", "relay.example.org", 0)
     ours = auth("spf=fail smtp.mailfrom=sender.test", "mx.example.org", 1)
-    message = facts(from_=address("x@sender.test"), authentication_results=(other, ours))
-    result = run("authentication", message, Lookups(trusted_authserv_ids=("mx.example.org",)))
+    message = facts(
+        from_=address("x@sender.test"), authentication_results=(other, ours)
+    )
+    result = run(
+        "authentication", message, Lookups(trusted_authserv_ids=("mx.example.org",))
+    )
     assert "spf-fail" in codes(result)
 
 
 def test_reply_to_another_organisation_is_a_finding():
-    message = facts(from_=address("a@bank.test"), reply_to=(address("b@freemail.test"),))
+    message = facts(
+        from_=address("a@bank.test"), reply_to=(address("b@freemail.test"),)
+    )
     assert "reply-to-mismatch" in codes(run("sender", message))
 
 
 def test_reply_to_a_subdomain_of_the_same_organisation_is_fine():
-    message = facts(from_=address("a@bank.test"), reply_to=(address("b@support.bank.test"),))
+    message = facts(
+        from_=address("a@bank.test"), reply_to=(address("b@support.bank.test"),)
+    )
     assert run("sender", message).status is StepStatus.NOTHING_FOUND
 
 
 def test_display_name_showing_another_address_is_a_finding():
     message = facts(from_=address("x@evil.test", "ceo@example.org"))
-    assert codes(run("sender", message))["display-name-address-mismatch"] is Severity.MEDIUM
+    assert (
+        codes(run("sender", message))["display-name-address-mismatch"]
+        is Severity.MEDIUM
+    )
 
 
 def test_risky_attachment_names_and_types():
-    message = facts(attachments=(
-        attachment("invoice.pdf.exe", true_type="application/x-dosexec"),
-        attachment("report.pdf", true_type="text/html"),
-        attachment("notes.txt", true_type="text/plain"),
-        attachment("inv\u202efdp.exe"),
-    ))
-    found = {(f.details["filename"], f.code) for f in run("attachments", message).findings}
+    message = facts(
+        attachments=(
+            attachment("invoice.pdf.exe", true_type="application/x-dosexec"),
+            attachment("report.pdf", true_type="text/html"),
+            attachment("notes.txt", true_type="text/plain"),
+            attachment("inv\u202efdp.exe"),
+        )
+    )
+    found = {
+        (f.details["filename"], f.code) for f in run("attachments", message).findings
+    }
     assert ("invoice.pdf.exe", "risky-extension") in found
     assert ("invoice.pdf.exe", "executable-content") in found
     assert ("report.pdf", "type-mismatch") in found
@@ -106,10 +138,15 @@ def _intel(*indicators: Indicator) -> Lookups:
 
 def test_url_listed_in_intel_is_high():
     message = facts(urls=(url("https://evil.test/login"), url("https://fine.test/")))
-    lookups = _intel(Indicator("url", "https://evil.test/login", "test-feed", "phishing"))
+    lookups = _intel(
+        Indicator("url", "https://evil.test/login", "test-feed", "phishing")
+    )
     result = run("url-reputation", message, lookups)
     severities = {f.entity.value: f.severity for f in result.findings}
-    assert severities == {"https://evil.test/login": Severity.HIGH, "https://fine.test/": Severity.INFORMATIONAL}
+    assert severities == {
+        "https://evil.test/login": Severity.HIGH,
+        "https://fine.test/": Severity.INFORMATIONAL,
+    }
 
 
 def test_url_whose_domain_is_listed_is_high():
@@ -131,15 +168,33 @@ def test_file_hash_listed_in_intel_is_high():
 
 
 def test_block_listed_sender_domain_is_high_and_allow_is_informational():
-    lists = OrgLists([ListEntry("domain", "evil.test", "block"), ListEntry("sender", "friend@ok.test", "allow")])
-    blocked = run("org-lists", facts(from_=address("x@mail.evil.test")), Lookups(org_lists=lists))
-    allowed = run("org-lists", facts(from_=address("friend@ok.test"), envelope_sender=""), Lookups(org_lists=lists))
+    lists = OrgLists(
+        [
+            ListEntry("domain", "evil.test", "block"),
+            ListEntry("sender", "friend@ok.test", "allow"),
+        ]
+    )
+    blocked = run(
+        "org-lists", facts(from_=address("x@mail.evil.test")), Lookups(org_lists=lists)
+    )
+    allowed = run(
+        "org-lists",
+        facts(from_=address("friend@ok.test"), envelope_sender=""),
+        Lookups(org_lists=lists),
+    )
     assert [f.severity for f in blocked.findings] == [Severity.HIGH]
     assert [f.severity for f in allowed.findings] == [Severity.INFORMATIONAL]
 
 
 def test_indicators_lists_the_entities_of_the_message():
-    message = facts(urls=(url("https://evil.test/a"),), attachments=(attachment("a.txt"),))
+    message = facts(
+        urls=(url("https://evil.test/a"),), attachments=(attachment("a.txt"),)
+    )
     result = run("indicators", message)
     kinds = {entity.type for entity, _ in result.entities}
-    assert {EntityType.URL, EntityType.FILE, EntityType.SENDER, EntityType.DOMAIN} <= kinds
+    assert {
+        EntityType.URL,
+        EntityType.FILE,
+        EntityType.SENDER,
+        EntityType.DOMAIN,
+    } <= kinds

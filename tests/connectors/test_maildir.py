@@ -28,7 +28,9 @@ def test_soft_delete_moves_the_file_to_the_recoverable_folder(mailbox: Path):
     assert outcome.status is OutcomeStatus.DONE
     assert outcome.copy is not None and outcome.copy.location is Location.DELETED
     assert not (mailbox / "cur" / "1.abc.host:2,S").exists()
-    assert (mailbox / ".Recoverable Items" / "cur" / "1.abc.host:2,S").read_bytes() == RAW
+    assert (
+        mailbox / ".Recoverable Items" / "cur" / "1.abc.host:2,S"
+    ).read_bytes() == RAW
 
 
 def test_moving_twice_reports_already_in_destination(mailbox: Path):
@@ -37,12 +39,16 @@ def test_moving_twice_reports_already_in_destination(mailbox: Path):
     connector.move(copy, Location.JUNK, SHA)
     again = connector.move(copy, Location.JUNK, SHA)
     assert again.status is OutcomeStatus.ALREADY_THERE
-    assert [c.location for c in connector.find("alice@example.org", SHA)] == [Location.JUNK]
+    assert [c.location for c in connector.find("alice@example.org", SHA)] == [
+        Location.JUNK
+    ]
 
 
 def test_a_copy_the_user_moved_is_found_by_its_unique_name(mailbox: Path):
     (mailbox / ".Archive" / "cur").mkdir(parents=True)
-    (mailbox / "cur" / "1.abc.host:2,S").rename(mailbox / ".Archive" / "cur" / "1.abc.host:2,S")
+    (mailbox / "cur" / "1.abc.host:2,S").rename(
+        mailbox / ".Archive" / "cur" / "1.abc.host:2,S"
+    )
     connector = MaildirConnector({"alice@example.org": mailbox})
     copy = CopyRef("alice@example.org", "cur/1.abc.host:2,S", Location.INBOX)
     outcome = connector.move(copy, Location.DELETED, SHA)
@@ -61,7 +67,10 @@ def test_a_locator_outside_the_mailbox_is_not_followed(mailbox: Path, tmp_path: 
     outside.write_bytes(b"x")
     connector = MaildirConnector({"alice@example.org": mailbox})
     copy = CopyRef("alice@example.org", "../secret", Location.INBOX)
-    assert connector.move(copy, Location.DELETED, "0" * 64).status is OutcomeStatus.NOT_FOUND
+    assert (
+        connector.move(copy, Location.DELETED, "0" * 64).status
+        is OutcomeStatus.NOT_FOUND
+    )
     assert outside.exists()
 
 
@@ -73,8 +82,13 @@ def test_unknown_mailbox_is_a_connector_error(mailbox: Path):
 
 @pytest.mark.parametrize(
     ("folder", "location"),
-    [(None, Location.INBOX), ("INBOX", Location.INBOX), (".Junk", Location.JUNK),
-     ("Junk", Location.JUNK), (".Archive", Location.INBOX)],
+    [
+        (None, Location.INBOX),
+        ("INBOX", Location.INBOX),
+        (".Junk", Location.JUNK),
+        ("Junk", Location.JUNK),
+        (".Archive", Location.INBOX),
+    ],
 )
 def test_folder_names_map_to_locations(folder, location):
     assert folder_location(folder) is location

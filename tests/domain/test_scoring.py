@@ -39,7 +39,10 @@ def test_medium_findings_add_up_to_malicious():
 
 
 def test_findings_about_other_entities_do_not_count():
-    assert entity_verdict(MESSAGE, [finding(URL, Severity.HIGH)]).verdict is Verdict.UNKNOWN
+    assert (
+        entity_verdict(MESSAGE, [finding(URL, Severity.HIGH)]).verdict
+        is Verdict.UNKNOWN
+    )
 
 
 def test_message_takes_the_worst_verdict_of_what_it_carries():
@@ -57,7 +60,10 @@ def test_clean_carried_entities_do_not_clear_a_suspicious_message():
 
 
 def test_weak_signals_of_a_message_and_its_links_add_up():
-    findings = [finding(MESSAGE, Severity.LOW, "reply-to"), finding(URL, Severity.LOW, "shortener")]
+    findings = [
+        finding(MESSAGE, Severity.LOW, "reply-to"),
+        finding(URL, Severity.LOW, "shortener"),
+    ]
     carried = {URL: entity_verdict(URL, findings)}
     assert carried[URL].verdict is Verdict.CLEAN
     assert message_verdict(MESSAGE, findings, carried).verdict is Verdict.SUSPICIOUS
@@ -65,6 +71,8 @@ def test_weak_signals_of_a_message_and_its_links_add_up():
 
 def test_the_same_weak_sign_on_many_links_counts_once():
     urls = [EntityRef(EntityType.URL, f"https://a.test/{i}") for i in range(5)]
-    findings = [Finding("links", u, "recipient-in-link", Severity.LOW, "s") for u in urls]
+    findings = [
+        Finding("links", u, "recipient-in-link", Severity.LOW, "s") for u in urls
+    ]
     carried = {u: entity_verdict(u, findings) for u in urls}
     assert message_verdict(MESSAGE, findings, carried).verdict is Verdict.CLEAN

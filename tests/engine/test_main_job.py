@@ -46,7 +46,11 @@ def files_holding(maildirs: dict[str, Path], raw: bytes) -> dict[str, str]:
     found = {}
     for mailbox, root in maildirs.items():
         for path in root.rglob("*"):
-            if path.is_file() and path.parent.name == "cur" and hashlib.sha256(path.read_bytes()).hexdigest() == digest:
+            if (
+                path.is_file()
+                and path.parent.name == "cur"
+                and hashlib.sha256(path.read_bytes()).hexdigest() == digest
+            ):
                 folder = path.parent.parent
                 found[mailbox] = "" if folder == root else folder.name
     return found
@@ -61,7 +65,10 @@ def report(heron: Heron, reporter: str, key: str) -> int:
 
 def pending(heron: Heron, investigation_id: int) -> dict[str, dict]:
     with heron.store.session() as session:
-        return {a["type"]: a for a in views.list_actions(session, "pending", investigation_id)}
+        return {
+            a["type"]: a
+            for a in views.list_actions(session, "pending", investigation_id)
+        }
 
 
 def detail(heron: Heron, investigation_id: int) -> dict:
@@ -92,7 +99,12 @@ def test_report_to_approved_executed_and_undone_soft_delete(heron, organisation)
 
 
 def test_rejected_and_unapproved_actions_touch_no_mailbox(heron, organisation):
-    before = {p: p.read_bytes() for root in organisation.values() for p in root.rglob("*") if p.is_file()}
+    before = {
+        p: p.read_bytes()
+        for root in organisation.values()
+        for p in root.rglob("*")
+        if p.is_file()
+    }
     investigation_id = report(heron, "bob@example.org", "payroll")
     actions = pending(heron, investigation_id)
     with pytest.raises(ApprovalRequired):
@@ -100,7 +112,12 @@ def test_rejected_and_unapproved_actions_touch_no_mailbox(heron, organisation):
     heron.reject(actions["soft_delete"]["id"], by="bob", comment="simulation")
     with pytest.raises(ActionError):
         heron.execute(actions["soft_delete"]["id"])
-    after = {p: p.read_bytes() for root in organisation.values() for p in root.rglob("*") if p.is_file()}
+    after = {
+        p: p.read_bytes()
+        for root in organisation.values()
+        for p in root.rglob("*")
+        if p.is_file()
+    }
     assert after == before
 
 
@@ -118,19 +135,34 @@ def test_reports_of_one_message_share_one_investigation(heron, organisation):
     assert first == second
     assert len(detail(heron, first)["alerts"]) == 2
     with heron.store.session() as session:
-        assert session.scalar(select(func.count()).select_from(m.Action).where(m.Action.investigation_id == first)) == 2
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(m.Action)
+                .where(m.Action.investigation_id == first)
+            )
+            == 2
+        )
 
 
 def test_running_an_investigation_again_records_nothing_twice(heron, organisation):
     investigation_id = report(heron, "alice@example.org", "invoice")
     with heron.store.session() as session:
-        counts = [session.scalar(select(func.count()).select_from(t)) for t in (m.FindingRecord, m.Action, m.InvestigationEntity)]
+        counts = [
+            session.scalar(select(func.count()).select_from(t))
+            for t in (m.FindingRecord, m.Action, m.InvestigationEntity)
+        ]
     heron.run_investigation(investigation_id)
     with heron.store.session() as session:
-        assert [session.scalar(select(func.count()).select_from(t)) for t in (m.FindingRecord, m.Action, m.InvestigationEntity)] == counts
+        assert [
+            session.scalar(select(func.count()).select_from(t))
+            for t in (m.FindingRecord, m.Action, m.InvestigationEntity)
+        ] == counts
 
 
-def test_pending_actions_expire_and_the_case_is_terminated_by_system(heron, organisation):
+def test_pending_actions_expire_and_the_case_is_terminated_by_system(
+    heron, organisation
+):
     investigation_id = report(heron, "alice@example.org", "payroll")
     assert heron.expire_actions(utcnow() + timedelta(days=8)) == 1
     case = detail(heron, investigation_id)
@@ -143,7 +175,10 @@ def test_block_sender_lands_on_the_block_list_and_undo_lifts_it(heron, organisat
     block = pending(heron, investigation_id)["block_sender"]
     heron.approve(block["id"], by="approver")
     with heron.store.session() as session:
-        assert heron.lookups(session).org_lists.match_sender(block["target"]).list == "block"
+        assert (
+            heron.lookups(session).org_lists.match_sender(block["target"]).list
+            == "block"
+        )
     heron.undo(block["id"], by="approver")
     with heron.store.session() as session:
         assert heron.lookups(session).org_lists.match_sender(block["target"]) is None

@@ -8,7 +8,9 @@ target_metadata = Base.metadata
 connection = context.config.attributes.get("connection")
 
 if connection is None:
-    raise RuntimeError("heron runs its migrations itself: use heron.store.db.Database.migrate")
+    raise RuntimeError(
+        "heron runs its migrations itself: use heron.store.db.Database.migrate"
+    )
 
 context.configure(
     connection=connection,
