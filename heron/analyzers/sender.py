@@ -42,6 +42,7 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
         )
         return AnalyzerResult.from_findings([finding], finding.summary)
     findings = [
+        *_unroutable(facts.from_, message),
         *_reply_to(facts.from_, facts.reply_to, message),
         *_display_name(facts.from_, message),
         *_brand(facts.from_, message, context.lookups.org_domains),
@@ -60,6 +61,22 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
     return AnalyzerResult.from_findings(
         findings, summary, clean_summary=findings[-1].summary
     )
+
+
+def _unroutable(from_: Address, message: EntityRef) -> list[Finding]:
+    domain = from_.domain
+    if domain and "." in domain.strip("."):
+        return []
+    return [
+        Finding(
+            NAME,
+            message,
+            "from-without-domain",
+            Severity.MEDIUM,
+            f"the From address {from_.address} has no domain that mail could come from",
+            {"from": from_.address},
+        )
+    ]
 
 
 def _reply_to(

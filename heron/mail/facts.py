@@ -39,7 +39,12 @@ class Address:
 
     @property
     def domain(self) -> str:
-        return self.address.rpartition("@")[2] if "@" in self.address else ""
+        """The part after the last ``@``; empty when there is none or when the ``@``
+        sits inside a quoted local part (``"user@bank.test"`` has no domain)."""
+        local, at, domain = self.address.rpartition("@")
+        if not at or '"' in domain or local.count('"') % 2:
+            return ""
+        return domain
 
 
 @dataclass(frozen=True)

@@ -198,3 +198,10 @@ def test_indicators_lists_the_entities_of_the_message():
         EntityType.SENDER,
         EntityType.DOMAIN,
     } <= kinds
+
+
+def test_a_from_address_without_a_real_domain_is_a_finding():
+    quoted = run("sender", facts(from_=address('"support@bank.test"', "Bank")))
+    single = run("sender", facts(from_=address("notice@correios", "Correios")))
+    assert "from-without-domain" in codes(quoted)
+    assert "from-without-domain" in codes(single)

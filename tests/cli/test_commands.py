@@ -1,0 +1,155 @@
+"""The command line, driven as a user drives it."""
+
+from __future__ import annotations
+
+import json
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from heron.cli.main import app
+from heron.samples import org
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("HERON_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HERON_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HERON_OPERATOR", "cli-tester")
+    return tmp_path / "home"
+
+
+def invoke(*args: str):
+    result = runner.invoke(app, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        result.output
+    )
+    return result
+
+
+def test_demo_builds_the_organisation_and_proposes_actions(home: Path):
+    result = invoke("demo", "--json")
+    assert result.exit_code == 0
+    summary = json.loads(result.stdout)
+    verdicts = sorted(i["verdict"] for i in summary["investigations"])
+    assert verdicts.count("malicious") >= 1 and "clean" in verdicts
+    assert any(a["type"] == "soft_delete" for a in summary["pending_actions"])
+    assert (home / "demo-org" / "alice@example.org" / "cur").is_dir()
+
+
+def test_investigate_json_prints_one_line_per_file_with_the_promised_fields(
+    home: Path, tmp_path: Path
+):
+    phish = tmp_path / "phish.eml"
+    phish.write_bytes(next(s.raw for s in org.sample_messages() if s.key == "payroll"))
+    broken = tmp_path / "broken.eml"
+    broken.write_bytes(
+        b"Subject: =?bogus?Q?x?=\nContent-Type: multipart/mixed\n\nno boundary\n"
+    )
+    empty = tmp_path / "empty.eml"
+    empty.write_bytes(b"")
+    result = invoke("investigate", "--json", str(phish), str(broken), str(empty))
+    assert result.exit_code == 0
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 3
+    fields = {
+        "source",
+        "investigation_id",
+        "status",
+        "verdict",
+        "investigation_verdict",
+        "alerts",
+        "entities",
+        "actions",
+        "log",
+        "warnings",
+    }
+    assert all(fields <= set(line) for line in lines)
+    by_name = {Path(line["source"]).name: line for line in lines}
+    assert by_name["phish.eml"]["verdict"] in ("malicious", "suspicious")
+    assert by_name["broken.eml"]["warnings"]
+    assert (
+        by_name["empty.eml"]["status"] == "failed" and by_name["empty.eml"]["warnings"]
+    )
+    step = by_name["phish.eml"]["log"][0]
+    assert {"step", "status", "started_at", "ended_at", "summary"} <= set(step)
+
+
+def test_report_unwraps_the_original_and_records_the_reporter(
+    home: Path, tmp_path: Path
+):
+    original = next(s.raw for s in org.sample_messages() if s.key == "payroll")
+    wrapper = tmp_path / "report.eml"
+    wrapper.write_bytes(org.user_report("carol@example.org", original))
+    result = invoke("report", str(wrapper), "--json")
+    line = json.loads(result.stdout)
+    assert line["reporter"] == "carol@example.org"
+    assert line["alerts"][0]["policy"] == "Email reported by user as malware or phish"
+    assert any(
+        e["type"] == "url" and "payroll-example.test" in e["value"]
+        for e in line["entities"]
+    )
+
+
+def test_approve_then_undo_through_the_command_line(home: Path):
+    summary = json.loads(invoke("demo", "--json").stdout)
+    action = next(a for a in summary["pending_actions"] if a["type"] == "soft_delete")
+    approved = json.loads(
+        invoke(
+            "actions", "approve", str(action["id"]), "--comment", "phish", "--json"
+        ).stdout
+    )
+    assert approved["status"] == "completed" and approved["decided_by"] == "cli-tester"
+    assert approved["comment"] == "phish"
+    undone = json.loads(invoke("actions", "undo", str(action["id"]), "--json").stdout)
+    assert undone["status"] == "undone"
+
+
+def test_deciding_an_unknown_action_is_a_clear_error(home: Path):
+    result = invoke("actions", "approve", "999")
+    assert result.exit_code == 1
+    assert "no action 999" in result.output
+
+
+def test_a_bad_setting_stops_start_up_naming_it(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("HERON_ACTION_EXPIRY_DAYS", "-1")
+    result = invoke("investigations", "list")
+    assert result.exit_code == 2
+    assert "HERON_ACTION_EXPIRY_DAYS" in result.output
+
+
+def test_block_list_entries_are_validated(home: Path):
+    assert invoke("lists", "add", "block", "domain", "Evil.Test").exit_code == 0
+    assert invoke("lists", "add", "block", "url", "not a url").exit_code == 2
+    shown = json.loads(invoke("lists", "show", "--json").stdout)
+    assert shown == [
+        {
+            "list": "block",
+            "kind": "domain",
+            "value": "evil.test",
+            "source": "added by cli-tester",
+        }
+    ]
+
+
+def test_ingest_needs_a_mailbox_for_loose_files(home: Path, tmp_path: Path):
+    message = EmailMessage()
+    message["From"] = "a@b.test"
+    message.set_content("hi")
+    path = tmp_path / "loose.eml"
+    path.write_bytes(bytes(message))
+    assert "no mailbox" in invoke("ingest", str(path)).output
+    assert (
+        "stored 1 new copy"
+        in invoke("ingest", str(path), "--mailbox", "bob@example.org").output
+    )

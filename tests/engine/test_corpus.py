@@ -1,0 +1,97 @@
+"""The main job over the whole shared corpus: every file gets its line, nothing
+crashes, defects show as warnings, and detection stays above its floors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.mail.test_corpus import CLEAN_MALFORMED
+
+pytestmark = pytest.mark.corpus
+
+
+@pytest.fixture(scope="module")
+def neutral_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[dict, list[dict], str, int]:
+    from tests.conftest import CORPUS
+
+    if not CORPUS.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but the corpus is missing at {CORPUS}")
+        pytest.skip(f"no corpus at {CORPUS}")
+    scratch = tmp_path_factory.mktemp("corpus")
+    flat = scratch / "flat"
+    tool = CORPUS.parent / "tools" / "neutral_corpus.py"
+    subprocess.run(
+        [sys.executable, str(tool), str(CORPUS / "eml"), str(flat), "--keep-verdicts"],
+        check=True,
+    )
+    labels = json.loads((flat / "labels.json").read_text())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HERON_")}
+    env["HERON_HOME"] = str(scratch / "home")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "heron.cli.main",
+            "investigate",
+            "--json",
+            *(str(flat / name) for name in sorted(labels)),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    lines = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+    return labels, lines, run.stderr, run.returncode
+
+
+def test_every_corpus_file_gets_one_line_and_nothing_crashes(neutral_run):
+    labels, lines, stderr, status = neutral_run
+    assert status == 0, stderr[-2000:]
+    assert "Traceback" not in stderr
+    assert sorted(Path(line["source"]).name for line in lines) == sorted(labels)
+
+
+def test_defects_of_malformed_files_show_as_warnings(neutral_run):
+    from tests.conftest import CORPUS
+
+    labels, lines, _, _ = neutral_run
+    originals = _original_names(CORPUS / "eml" / "malformed")
+    silent = [
+        originals.get(Path(line["source"]).name, line["source"])
+        for line in lines
+        if labels[Path(line["source"]).name] == "malformed" and not line["warnings"]
+    ]
+    assert sorted(set(silent) - set(CLEAN_MALFORMED)) == []
+
+
+def test_detection_stays_above_its_floors(neutral_run):
+    labels, lines, _, _ = neutral_run
+    flagged: dict[str, list[bool]] = {}
+    for line in lines:
+        label = labels[Path(line["source"]).name]
+        flagged.setdefault(label, []).append(
+            line["verdict"] in ("malicious", "suspicious")
+        )
+    phish, ham = flagged["phish"], flagged["ham"]
+    assert sum(phish) / len(phish) >= 0.60
+    assert sum(ham) / len(ham) <= 0.10
+
+
+def _original_names(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    return {
+        hashlib.sha256(p.read_bytes()).hexdigest()[:20]
+        + (".msg" if p.suffix == ".msg" else ".eml"): p.name
+        for p in folder.iterdir()
+    }

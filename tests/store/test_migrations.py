@@ -1,0 +1,26 @@
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from heron.store.db import Database
+from heron.store.models import Base
+
+
+def test_migrations_build_exactly_the_tables_the_models_describe(database_url: str):
+    database = Database(database_url)
+    database.migrate()
+    with database.engine.connect() as connection:
+        differences = compare_metadata(
+            MigrationContext.configure(connection), Base.metadata
+        )
+    database.dispose()
+    assert differences == []
+
+
+def test_migrating_twice_leaves_the_database_at_the_head_revision(database_url: str):
+    database = Database(database_url)
+    database.migrate()
+    database.migrate()
+    with database.engine.connect() as connection:
+        revisions = MigrationContext.configure(connection).get_current_heads()
+    database.dispose()
+    assert revisions == ("0001",)

@@ -1,0 +1,56 @@
+from pathlib import Path
+
+import pytest
+
+from heron.config import load_settings
+from heron.errors import ConfigError
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("HERON_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HERON_HOME", str(tmp_path))
+
+
+def test_defaults_put_sqlite_in_home(tmp_path: Path):
+    settings = load_settings()
+    assert (
+        settings.resolved_database_url
+        == f"sqlite:///{(tmp_path / 'heron.db').resolve()}"
+    )
+    assert settings.action_expiry.days == 7
+
+
+def test_a_bad_value_names_the_setting(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("HERON_WORKERS", "many")
+    with pytest.raises(ConfigError, match="HERON_WORKERS"):
+        load_settings()
+
+
+def test_an_unsupported_database_is_refused(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("HERON_DATABASE_URL", "mysql://root@localhost/heron")
+    with pytest.raises(ConfigError, match="HERON_DATABASE_URL"):
+        load_settings()
+
+
+def test_the_config_file_is_read_and_the_environment_wins(monkeypatch, tmp_path: Path):
+    (tmp_path / "heron.toml").write_text('operator = "filed"\nworkers = 3\n')
+    monkeypatch.setenv("HERON_WORKERS", "5")
+    settings = load_settings()
+    assert (settings.operator, settings.workers) == ("filed", 5)
+
+
+def test_an_unknown_key_in_the_config_file_is_an_error(tmp_path: Path):
+    (tmp_path / "heron.toml").write_text("wrokers = 3\n")
+    with pytest.raises(ConfigError, match="wrokers"):
+        load_settings()
+
+
+def test_invalid_toml_is_an_error_naming_the_file(tmp_path: Path):
+    (tmp_path / "heron.toml").write_text("workers = = 3\n")
+    with pytest.raises(ConfigError, match="heron.toml"):
+        load_settings()
