@@ -17,7 +17,7 @@ def run_demo(heron: Heron, *, as_json: bool = False) -> dict[str, Any]:
     intel = home / "intel"
     intel.mkdir(parents=True, exist_ok=True)
     (intel / "demo-openphish.txt").write_text(org.INTEL_FEED, encoding="utf-8")
-    heron._intel = None  # the feed folder just changed
+    heron.reload_intel()
 
     ingested = heron.ingest(maildirs.values())
     samples = {s.key: s for s in org.sample_messages()}

@@ -49,7 +49,9 @@ lists_app = typer.Typer(
 )
 app.add_typer(investigations_app, name="investigations")
 app.add_typer(actions_app, name="actions")
+intel_app = typer.Typer(help="Threat-intel feeds.", no_args_is_help=True)
 app.add_typer(lists_app, name="lists")
+app.add_typer(intel_app, name="intel")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 
@@ -496,6 +498,33 @@ def _entry(list_: str, kind: str, value: str) -> ListEntry:
             f"{', '.join(LIST_KINDS)})"
         )
         raise typer.Exit(2) from None
+
+
+@intel_app.command("show")
+def intel_show(json_: JsonFlag = False) -> None:
+    """Show the loaded feeds, indicator counts and feed warnings."""
+    with _heron() as heron:
+        index = heron.reload_intel()
+        view = {
+            "feeds": index.feeds,
+            "indicators": len(index),
+            "warnings": [
+                {"feed": w.feed, "where": w.where, "message": w.message}
+                for w in index.warnings
+            ],
+        }
+    if json_:
+        output.json_line(view)
+        return
+    output.console.print(
+        f"{view['indicators']} indicators from {len(view['feeds'])} feed(s)"
+    )
+    for feed in view["feeds"]:
+        output.console.print(f"  {feed}")
+    for warning in view["warnings"][:50]:
+        output.console.print(
+            f"[yellow]warning[/] {warning['feed']} {warning['where']}: {warning['message']}"
+        )
 
 
 @app.command()

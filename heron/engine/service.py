@@ -101,13 +101,13 @@ class Heron:
 
     @property
     def intel(self) -> IntelIndex:
-        """The threat-intel index, loaded once from the configured feed paths."""
+        """The threat-intel index, loaded once from the configured feed paths.
+
+        Loading compares the feeds with those seen last; when they changed, an
+        ``intel.changed`` event records which feeds and how many indicators.
+        """
         if self._intel is None:
-            paths = list(self.settings.intel_paths)
-            default = self.settings.home / "intel"
-            if default.is_dir():
-                paths.append(default)
-            self._intel = load_feeds(paths)
+            self._intel = load_feeds(self._intel_paths())
             for warning in self._intel.warnings:
                 log.warning(
                     "intel feed %s: %s: %s",
@@ -115,7 +115,43 @@ class Heron:
                     warning.where,
                     warning.message,
                 )
+            self._record_intel_change(self._intel)
         return self._intel
+
+    def reload_intel(self) -> IntelIndex:
+        """Read the feeds again, recording ``intel.changed`` if they changed."""
+        self._intel = None
+        return self.intel
+
+    def _intel_paths(self) -> list[Path]:
+        paths = list(self.settings.intel_paths)
+        default = self.settings.home / "intel"
+        if default.is_dir():
+            paths.append(default)
+        return paths
+
+    def _record_intel_change(self, index: IntelIndex) -> None:
+        fingerprint = _feeds_fingerprint(self._intel_paths())
+        with self.store.session() as session:
+            last = session.scalar(
+                select(m.EventRecord)
+                .where(m.EventRecord.type == "intel.changed")
+                .order_by(m.EventRecord.id.desc())
+                .limit(1)
+            )
+            if last is not None and last.payload.get("fingerprint") == fingerprint:
+                return
+            if last is None and not index.feeds:
+                return
+            payload = {
+                "fingerprint": fingerprint,
+                "feeds": index.feeds,
+                "indicators": len(index),
+                "warnings": len(index.warnings),
+            }
+            repo.save_event(
+                session, Event("intel.changed", utcnow(), "intel", (), payload)
+            )
 
     def lookups(self, session: Session) -> Lookups:
         entries = [
@@ -728,6 +764,26 @@ def _findings(session: Session, investigation_id: int) -> list[Finding]:
         )
         for r in rows
     ]
+
+
+def _feeds_fingerprint(paths: list[Path]) -> str:
+    """A digest of which feed files exist, their sizes and modification times."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for root in paths:
+        files = (
+            sorted(p for p in root.rglob("*") if p.is_file())
+            if root.is_dir()
+            else [root]
+        )
+        for path in files:
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def _maildir_locator(path: Path, folder: str | None) -> tuple[Path | None, str]:
