@@ -505,7 +505,7 @@ def intel_show(json_: JsonFlag = False) -> None:
     """Show the loaded feeds, indicator counts and feed warnings."""
     with _heron() as heron:
         index = heron.reload_intel()
-        view = {
+        view: dict[str, Any] = {
             "feeds": index.feeds,
             "indicators": len(index),
             "warnings": [

@@ -303,6 +303,7 @@ class Heron:
     def process(self, progress: Progress | None = None) -> list[int]:
         """Turn every unprocessed event into alerts, then run the investigations they
         opened or joined. Returns the ids of the investigations that ran."""
+        self.intel  # noqa: B018  (load feeds, and record a change, before any session)
         touched = self._dispatch_events()
         futures = [self.runner.submit(self._run_guarded, i) for i in touched]
         for future in futures:
@@ -437,6 +438,7 @@ class Heron:
     def run_investigation(self, investigation_id: int) -> None:
         """Run the playbook over the investigation's messages, then decide verdicts,
         find copies and propose actions. Safe to run again: nothing is recorded twice."""
+        self.intel  # noqa: B018  (loading may write an event: never inside a session)
         with self.store.session() as session:
             investigation = _investigation(session, investigation_id)
             playbook = PLAYBOOKS[investigation.playbook]
