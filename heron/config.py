@@ -8,14 +8,16 @@ setting and the value.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import tomllib
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from heron.errors import ConfigError
 
@@ -33,25 +35,49 @@ class Settings(BaseSettings):
         default_factory=lambda: os.environ.get("USER", "operator"),
         description="Name recorded as the decider of actions taken on the command line",
     )
-    intel_paths: list[Path] = Field(
+    intel_paths: Annotated[list[Path], NoDecode] = Field(
         default_factory=list, description="Intel feed files or folders to load"
     )
-    trusted_authserv_ids: list[str] = Field(
+    trusted_authserv_ids: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="authserv-ids whose Authentication-Results heron trusts; empty "
         "means the topmost header only",
     )
-    org_domains: list[str] = Field(
+    org_domains: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="The organisation's own mail domains"
     )
     action_expiry_days: float = Field(
-        7.0, gt=0, description="Days before pending actions expire"
+        7.0, gt=0, le=3650, description="Days before pending actions expire"
     )
     merge_window_hours: float = Field(
-        72.0, gt=0, description="An alert joins an open investigation this recent"
+        72.0,
+        gt=0,
+        le=24 * 3650,
+        description="An alert joins an open investigation this recent",
     )
     workers: int = Field(4, ge=1, le=64, description="In-process worker threads")
     log_format: str = Field("text", description="text or json")
+
+    @field_validator(
+        "intel_paths", "trusted_authserv_ids", "org_domains", mode="before"
+    )
+    @classmethod
+    def _list_from_text(cls, value: object) -> object:
+        """Lists come from the environment as JSON or as comma-separated text."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("["):
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+
+    @field_validator("org_domains")
+    @classmethod
+    def _domains(cls, value: list[str]) -> list[str]:
+        for domain in value:
+            if not re.fullmatch(r"(?:[a-z0-9-]+\.)+[a-z0-9-]+", domain.strip().lower()):
+                raise ValueError(f"{domain!r} is not a domain name")
+        return [d.strip().lower() for d in value]
 
     @field_validator("log_format")
     @classmethod
@@ -101,6 +127,10 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**merged)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
+    except (SettingsError, json.JSONDecodeError) as exc:
+        raise ConfigError(
+            f"a setting could not be read from the environment: {exc}"
+        ) from None
 
 
 def _read_config_file() -> dict[str, Any]:
@@ -124,6 +154,11 @@ def _describe(exc: ValidationError) -> str:
     for error in exc.errors():
         name = ".".join(str(p) for p in error["loc"]) or "settings"
         value = error.get("input")
+        if error["type"] == "extra_forbidden":
+            lines.append(
+                f"unknown setting {name!r} (in the config file or the environment)"
+            )
+            continue
         lines.append(
             f"setting HERON_{name.upper()} ({name}) has a bad value {value!r}: {error['msg']}"
         )

@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 
 from heron.config import Settings, load_settings
+from tests.corpus_location import require_corpus
 
-REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "corpus"
 POSTGRES_URL = os.environ.get(
     "HERON_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -27,11 +26,7 @@ POSTGRES_URL = os.environ.get(
 @pytest.fixture
 def corpus() -> Path:
     """The shared corpus beside the repository; skips cleanly when it is absent."""
-    if not CORPUS.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but the corpus is missing at {CORPUS}")
-        pytest.skip(f"no corpus at {CORPUS} (it sits beside the repository on CI)")
-    return CORPUS
+    return require_corpus()
 
 
 def _postgres_schema_url() -> Iterator[str]:

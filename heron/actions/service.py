@@ -68,9 +68,13 @@ def execute(session: Session, action_id: int, connector_for: ConnectorFor) -> m.
     """Carry out an approved action on its targets and verify each one."""
     action = get_action(session, action_id)
     if action.status not in (ActionStatus.APPROVED.value, ActionStatus.RUNNING.value):
-        raise ApprovalRequired(
-            f"action {action_id} is {action.status}: only an approved action runs; "
+        hint = (
             f"approve it with `heron actions approve {action_id}`"
+            if action.status == ActionStatus.PENDING.value
+            else "a decided or finished action does not run again"
+        )
+        raise ApprovalRequired(
+            f"action {action_id} is {action.status}: only an approved action runs; {hint}"
         )
     action.status = ActionStatus.RUNNING.value
     session.flush()

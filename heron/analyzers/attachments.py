@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
+from selectolax.lexbor import LexborHTMLParser
+
 from heron.analyzers.base import AnalyzerContext, AnalyzerResult, analyzer
 from heron.domain.entities import EntityRef, EntityType, Finding
 from heron.domain.verdicts import Severity
@@ -189,6 +191,10 @@ def examine(attachment: Attachment) -> list[Finding]:
             Severity.MEDIUM,
             f"{name} is an HTML file that opens in a browser",
         )
+    if last in ACTIVE_CONTENT or attachment.true_type in ("text/html", "image/svg+xml"):
+        form = credential_form(attachment.payload)
+        if form:
+            add("credential-form", Severity.HIGH, f"{name} holds a login form: {form}")
     if last in ARCHIVE:
         # Known limit: archives are not opened, so their members are not checked;
         # open them with the same byte, count and depth budget as mail parts.
@@ -230,3 +236,26 @@ def _type_mismatch(extension: str, true_type: str) -> bool:
     if true_type.startswith(expected):
         return False
     return not (true_type.startswith("image/") and expected[0].startswith("image/"))
+
+
+MAX_HTML_BYTES = 5 * 1024 * 1024
+
+
+def credential_form(payload: bytes) -> str:
+    """Describe a password form in an HTML attachment, or return "" when there is none.
+
+    Reads at most ``MAX_HTML_BYTES``; a page is not rendered and nothing is fetched.
+    """
+    if not payload:
+        return ""
+    html = payload[:MAX_HTML_BYTES].decode("utf-8", "replace")
+    if "password" not in html.lower():
+        return ""
+    tree = LexborHTMLParser(html)
+    if tree.css_first('input[type="password" i]') is None:
+        return ""
+    form = tree.css_first("form[action]")
+    action = (form.attributes.get("action") or "").strip() if form is not None else ""
+    if action.lower().startswith(("http://", "https://", "//")):
+        return f"a password field posting to {action[:200]}"
+    return "a password field"

@@ -38,7 +38,7 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
         *_composite(header, message),
         *_spf(header, message),
         *_dkim(header, message),
-        _alignment(header, from_domain, message),
+        _alignment(header, from_domain, message, context.lookups.org_domains),
         *_ignored_headers(facts.authentication_results, header, message),
     ]
     summary = "; ".join(f.summary for f in findings if f.severity.rank > 0)
@@ -147,7 +147,10 @@ def _dkim(header: AuthenticationResults, message: EntityRef) -> list[Finding]:
 
 
 def _alignment(
-    header: AuthenticationResults, from_domain: str, message: EntityRef
+    header: AuthenticationResults,
+    from_domain: str,
+    message: EntityRef,
+    org_domains: tuple[str, ...] = (),
 ) -> Finding:
     if not from_domain:
         return Finding(
@@ -184,6 +187,16 @@ def _alignment(
             "dmarc-aligned",
             Severity.INFORMATIONAL,
             f"From domain {from_domain} aligned with authenticated {aligned[0]}",
+            details,
+        )
+    if any(organisational_domain(d) == org for d in org_domains):
+        return Finding(
+            NAME,
+            message,
+            "own-domain-spoof",
+            Severity.HIGH,
+            f"From claims the organisation's own domain {from_domain} but neither SPF nor "
+            "DKIM authenticated it",
             details,
         )
     claimed = _results(header, "dmarc")

@@ -19,6 +19,7 @@ from heron.mail.facts import Address
 
 NAME = "sender"
 
+_ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s]+@[^<>\s]+)\s*>")
 _ADDRESS_IN_NAME = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
 _DOMAIN_IN_NAME = re.compile(
     r"\b((?:[a-z0-9-]+\.)+(?:com|net|org|gov|edu|io|co|info|biz))\b", re.I
@@ -42,6 +43,7 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
         )
         return AnalyzerResult.from_findings([finding], finding.summary)
     findings = [
+        *_several_from(facts.header("From"), message),
         *_unroutable(facts.from_, message),
         *_reply_to(facts.from_, facts.reply_to, message),
         *_display_name(facts.from_, message),
@@ -61,6 +63,25 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
     return AnalyzerResult.from_findings(
         findings, summary, clean_summary=findings[-1].summary
     )
+
+
+def _several_from(values: list[str], message: EntityRef) -> list[Finding]:
+    addresses = sorted(
+        {a.lower() for value in values for a in _ANGLE_ADDRESS.findall(value)}
+    )
+    if len(values) < 2 and len(addresses) < 2:
+        return []
+    return [
+        Finding(
+            NAME,
+            message,
+            "several-from",
+            Severity.MEDIUM,
+            f"the message names {max(len(values), len(addresses))} senders in From; mail "
+            "clients disagree on which one they show",
+            {"from_headers": values[:5], "addresses": addresses[:5]},
+        )
+    ]
 
 
 def _unroutable(from_: Address, message: EntityRef) -> list[Finding]:

@@ -129,6 +129,8 @@ def ingest(
     )
     for error in summary.errors:
         output.errors.print(f"[yellow]skipped[/] {error}")
+    if summary.errors:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -223,6 +225,7 @@ def _submission_view(heron: Heron, submission: Submission) -> dict[str, Any]:
             {
                 "type": e["type"],
                 "value": e["value"],
+                "role": e["role"],
                 "verdict": e["verdict"],
                 "findings": [
                     {
@@ -486,7 +489,10 @@ def lists_remove(
     entry = _entry(list_, kind, value)
     with _heron() as heron, heron.store.session() as session:
         removed = repo.remove_list_entry(session, entry.list, entry.kind, entry.value)
-    output.console.print("removed" if removed else "no such entry")
+    if not removed:
+        output.errors.print(f"no {entry.list} {entry.kind} {entry.value} on the list")
+        raise typer.Exit(1)
+    output.console.print(f"removed {entry.list} {entry.kind} {entry.value}")
 
 
 def _entry(list_: str, kind: str, value: str) -> ListEntry:
@@ -530,15 +536,18 @@ def intel_show(json_: JsonFlag = False) -> None:
 @app.command()
 def demo(json_: JsonFlag = False) -> None:
     """Build a small sample organisation under HERON_HOME, file reports and investigate."""
-    from heron.cli.demo import run_demo
+    from heron.cli.demo import run_demo, write_demo_config
 
+    write_demo_config()
     with _heron() as heron:
         run_demo(heron, as_json=json_)
 
 
 @app.command()
 def settings() -> None:
-    """Print the settings in effect and where each can be set."""
+    """Print the settings in effect: each environment variable, its value and meaning.
+
+    The same names in lower case, without HERON_, go in $HERON_HOME/heron.toml."""
     try:
         current = load_settings()
     except ConfigError as exc:
@@ -546,6 +555,8 @@ def settings() -> None:
         raise typer.Exit(2) from None
     for name, field in Settings.model_fields.items():
         value = getattr(current, name)
+        if name == "database_url":
+            value = current.resolved_database_url
         output.console.print(
             f"HERON_{name.upper()} = {json.dumps(value, default=str)}  [dim]{field.description}[/]"
         )

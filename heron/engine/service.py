@@ -40,7 +40,7 @@ from heron.domain.verdicts import (
 )
 from heron.engine.playbook import StepRun, run_steps
 from heron.engine.runner import InProcessRunner, TaskRunner
-from heron.errors import MailParseError, NotFoundError
+from heron.errors import ConfigError, MailParseError, NotFoundError
 from heron.intel.feeds import load_feeds
 from heron.intel.lists import ListEntry, OrgLists
 from heron.intel.model import IntelIndex
@@ -86,7 +86,14 @@ class Heron:
 
     def __init__(self, settings: Settings, *, runner: TaskRunner | None = None) -> None:
         self.settings = settings
-        settings.home.mkdir(parents=True, exist_ok=True)
+        try:
+            settings.home.mkdir(parents=True, exist_ok=True)
+            settings.blob_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"HERON_HOME: cannot use {settings.home} ({exc.strerror}); "
+                "point it at a folder heron may write"
+            ) from None
         self.store = Store(settings.resolved_database_url, settings.blob_dir)
         self.store.migrate()
         self.runner = runner or InProcessRunner(settings.workers)
@@ -262,7 +269,8 @@ class Heron:
         if unwrap:
             wrapped = unwrap_report(raw, self.limits)
             raw, kind = wrapped.original, wrapped.kind
-            reporter = reporter or wrapped.reporter
+            if kind != "none":  # the wrapper's From is the person who reported it
+                reporter = reporter or wrapped.reporter
             submission.warnings.extend(
                 f"{w.where}: {w.code}: {w.message}" for w in wrapped.warnings
             )
@@ -348,7 +356,7 @@ class Heron:
             event_id=event.id,
         )
         session.add(alert)
-        investigation = self._open_investigation_for(session, message, row)
+        investigation = self._open_investigation_for(session, message)
         if investigation is None:
             investigation = m.Investigation(
                 name=f"{policy.name}: {subject[:120]!r}",
@@ -384,18 +392,10 @@ class Heron:
         return investigation.id
 
     def _open_investigation_for(
-        self, session: Session, message: EntityRef, row: m.Message | None
+        self, session: Session, message: EntityRef
     ) -> m.Investigation | None:
         since = utcnow() - self.settings.merge_window
-        same = [message.value]
-        if row is not None and row.message_id:
-            same += list(
-                session.scalars(
-                    select(m.Message.sha256).where(
-                        m.Message.message_id == row.message_id
-                    )
-                )
-            )
+        same = repo.same_message(session, message.value)
         query = (
             select(m.Investigation)
             .join(

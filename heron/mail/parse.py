@@ -57,7 +57,8 @@ def parse_message(
     ``depth`` is how deep this message is attached inside another; attached
     messages deeper than ``limits.max_depth`` are kept as plain attachments. Every
     defect becomes a warning on the facts. Raises ``MailParseError`` only for input
-    that is not mail at all: empty or blank bytes, or an unreadable Outlook file.
+    that is not mail at all: empty or blank bytes, bytes without a single header
+    line, or an unreadable Outlook file.
     """
     if not isinstance(raw, bytes | bytearray | memoryview):
         raise MailParseError(
@@ -66,7 +67,12 @@ def parse_message(
     data = bytes(raw)
     if not data.strip():
         raise MailParseError("empty input is not a message; check the source file")
-    return read_message(data, Budget(limits), depth)
+    facts = read_message(data, Budget(limits), depth)
+    if facts.format == "eml" and not facts.headers:
+        raise MailParseError(
+            "no header lines: this is not an email message (is it the right file?)"
+        )
+    return facts
 
 
 def read_message(raw: bytes, budget: Budget, depth: int) -> MessageFacts:

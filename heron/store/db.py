@@ -10,7 +10,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from heron.errors import ConfigError
@@ -45,16 +45,15 @@ class Database:
         """Apply every migration the database does not have yet."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        config.attributes["connection_url"] = self.url
-        with self.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            try:
+        try:
+            with self.engine.begin() as connection:
+                config.attributes["connection"] = connection
                 command.upgrade(config, "head")
-            except OperationalError as exc:
-                raise ConfigError(
-                    f"HERON_DATABASE_URL: cannot reach or migrate {_redacted(self.url)}: "
-                    f"{exc.orig}"
-                ) from None
+        except (OperationalError, InterfaceError) as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise ConfigError(
+                f"HERON_DATABASE_URL: cannot reach or migrate {_redacted(self.url)}: {reason}"
+            ) from None
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -64,7 +63,12 @@ def _create_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(
+                    f"HERON_DATABASE_URL: cannot create the folder of {path} ({exc.strerror})"
+                ) from None
         engine = create_engine(
             url, connect_args={"timeout": 30, "check_same_thread": False}
         )

@@ -102,18 +102,27 @@ def save_copy(
     return row, True
 
 
-def copies_of(session: Session, sha256: str) -> list[m.Copy]:
-    """Every copy of the message: same bytes, or the same Message-ID.
+def same_message(session: Session, sha256: str) -> list[str]:
+    """The sha256 of every stored message that is this one: the same bytes, or the same
+    Message-ID from the same From address.
 
     A report often carries the original re-encoded by the reporter's client, so its
-    bytes differ from the delivered copies while its Message-ID does not.
+    bytes differ from the delivered copies while its Message-ID and From do not. A
+    Message-ID alone is not enough: senders reuse them, and an attacker can copy one.
     """
-    same = select(m.Message.sha256).where(m.Message.sha256 == sha256)
-    message_id = session.scalar(
-        select(m.Message.message_id).where(m.Message.sha256 == sha256)
+    row = session.get(m.Message, sha256)
+    if row is None or not row.message_id:
+        return [sha256]
+    query = select(m.Message.sha256).where(
+        m.Message.message_id == row.message_id,
+        m.Message.from_address == row.from_address,
     )
-    if message_id:
-        same = select(m.Message.sha256).where(m.Message.message_id == message_id)
+    return sorted(set(session.scalars(query)) | {sha256})
+
+
+def copies_of(session: Session, sha256: str) -> list[m.Copy]:
+    """Every copy of the message (see ``same_message``) in every mailbox."""
+    same = same_message(session, sha256)
     query = (
         select(m.Copy)
         .where(m.Copy.message_sha256.in_(same))

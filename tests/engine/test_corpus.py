@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.corpus_location import require_corpus
 from tests.mail.test_corpus import CLEAN_MALFORMED
 
 pytestmark = pytest.mark.corpus
@@ -20,17 +21,12 @@ pytestmark = pytest.mark.corpus
 def neutral_run(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[dict, list[dict], str, int]:
-    from tests.conftest import CORPUS
-
-    if not CORPUS.is_dir():
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but the corpus is missing at {CORPUS}")
-        pytest.skip(f"no corpus at {CORPUS}")
+    corpus = require_corpus()
     scratch = tmp_path_factory.mktemp("corpus")
     flat = scratch / "flat"
-    tool = CORPUS.parent / "tools" / "neutral_corpus.py"
+    tool = corpus.parent / "tools" / "neutral_corpus.py"
     subprocess.run(
-        [sys.executable, str(tool), str(CORPUS / "eml"), str(flat), "--keep-verdicts"],
+        [sys.executable, str(tool), str(corpus / "eml"), str(flat), "--keep-verdicts"],
         check=True,
     )
     labels = json.loads((flat / "labels.json").read_text())
@@ -62,10 +58,8 @@ def test_every_corpus_file_gets_one_line_and_nothing_crashes(neutral_run):
 
 
 def test_defects_of_malformed_files_show_as_warnings(neutral_run):
-    from tests.conftest import CORPUS
-
     labels, lines, _, _ = neutral_run
-    originals = _original_names(CORPUS / "eml" / "malformed")
+    originals = _original_names(require_corpus() / "eml" / "malformed")
     silent = [
         originals.get(Path(line["source"]).name, line["source"])
         for line in lines

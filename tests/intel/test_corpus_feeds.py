@@ -5,22 +5,14 @@ Skips when the corpus folder ``shared/corpus`` beside the repository is absent.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from heron.errors import IntelFeedError
 from heron.intel.feeds import load_feed
-
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
-INTEL = CORPUS / "intel"
+from tests.corpus_location import require_corpus
 
 pytestmark = pytest.mark.corpus
-if not INTEL.is_dir():
-    pytest.skip(
-        f"intel corpus not found at {INTEL} (shared/corpus beside the repository)",
-        allow_module_level=True,
-    )
+INTEL = require_corpus(module=True) / "intel"
 
 EXPECTED: dict[str, tuple[str, int]] = {
     "csirtg_feed_sample.txt": ("csirtg-csv", 16),
