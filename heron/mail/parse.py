@@ -287,17 +287,7 @@ class _Walker:
         payload = self._payload(part, path)
         filename = _filename(part, self.warnings, path)
         message = self._file_message(payload, filename, content_type, path)
-        self.attachments.append(
-            build_attachment(
-                payload,
-                filename=filename,
-                declared_type=content_type,
-                warnings=self.warnings,
-                inline=part.get_content_disposition() == "inline",
-                content_id=_content_id(part),
-                message=message,
-            )
-        )
+        self._keep(part, payload, filename, content_type, message)
 
     def _read_message_part(self, part: Message, path: str, content_type: str) -> None:
         payload = self._message_bytes(part, path)
@@ -306,6 +296,16 @@ class _Walker:
         if content_type in ("message/rfc822", "message/global"):
             filename = filename or "attached-message.eml"
             message = self._attached(payload, path)
+        self._keep(part, payload, filename, content_type, message)
+
+    def _keep(
+        self,
+        part: Message,
+        payload: bytes,
+        filename: str,
+        content_type: str,
+        message: MessageFacts | None,
+    ) -> None:
         self.attachments.append(
             build_attachment(
                 payload,
