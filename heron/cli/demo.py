@@ -11,7 +11,6 @@ from heron.engine import views
 from heron.engine.service import Heron
 from heron.samples import org
 
-
 DEMO_CONFIG = f"""# Written by `heron demo` for its sample organisation; edit or delete freely.
 org_domains = ["{org.ORG_DOMAIN}"]
 trusted_authserv_ids = ["{org.RECEIVER}"]
