@@ -124,7 +124,7 @@ EXECUTABLE_TYPES = (
     description="Checks each attachment's true type, extension and name tricks.",
 )
 def check(context: AnalyzerContext) -> AnalyzerResult:
-    files = [a for a in context.message.attachments if a.message is None]
+    files = [a for a in context.message.every_attachment() if a.message is None]
     if not files:
         return AnalyzerResult.not_applicable("no file attachments")
     findings = [f for attachment in files for f in examine(attachment)]

@@ -133,6 +133,6 @@ def analyzer(
 
 CONDITIONS: dict[str, Callable[[MessageFacts], bool]] = {
     "always": lambda facts: True,
-    "has_urls": lambda facts: bool(facts.urls),
-    "has_attachments": lambda facts: bool(facts.attachments),
+    "has_urls": lambda facts: bool(facts.every_url()),
+    "has_attachments": lambda facts: bool(facts.every_attachment()),
 }

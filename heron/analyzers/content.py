@@ -49,11 +49,15 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
 
 
 def readable_text(facts: MessageFacts) -> str:
-    """Subject and bodies as one lower-cased text without invisible characters."""
+    """Subject and bodies, with those of attached messages, as one lower-cased text
+    without invisible characters."""
     parts = [facts.subject, facts.text_body[:MAX_TEXT]]
     if facts.html_body:
         parts.append(visible_text(facts.html_body, MAX_TEXT))
-    return lexicon.without_invisible(" ".join(parts)).lower()
+    for attachment in facts.attachments:
+        if attachment.message is not None:
+            parts.append(readable_text(attachment.message))
+    return lexicon.without_invisible(" ".join(parts)).lower()[: MAX_TEXT * 4]
 
 
 def _phrases(text: str, message: EntityRef) -> list[Finding]:

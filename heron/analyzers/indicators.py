@@ -54,10 +54,10 @@ def message_entities(
     add(EntityType.SENDER, facts.envelope_sender)
     for address in facts.reply_to:
         add(EntityType.SENDER, address.address)
-    for url in facts.urls:
+    for url in facts.every_url():
         add(EntityType.URL, url.url)
         add(EntityType.DOMAIN, url.host)
-    for attachment in facts.attachments:
+    for attachment in facts.every_attachment():
         add(EntityType.FILE, attachment.sha256)
     add(EntityType.IP, sending_ip(facts) or "")
     for recipient in facts.recipients:

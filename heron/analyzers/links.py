@@ -27,7 +27,7 @@ _SHOWN_HOST = re.compile(
 )
 def check(context: AnalyzerContext) -> AnalyzerResult:
     facts = context.message
-    urls = list({u.url: u for u in facts.urls}.values())
+    urls = list({u.url: u for u in facts.every_url()}.values())
     recipients = [a.address for a in facts.recipients if a.address]
     findings = [f for url in urls for f in examine(url, recipients)]
     bad = [f for f in findings if f.severity.rank > 0]

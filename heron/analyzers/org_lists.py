@@ -33,9 +33,9 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
         candidates.append(
             (EntityRef(EntityType.SENDER, address), lists.match_sender(address))
         )
-    for url in {u.url for u in facts.urls}:
+    for url in {u.url for u in facts.every_url()}:
         candidates.append((EntityRef(EntityType.URL, url), lists.match_url(url)))
-    for sha256 in {a.sha256 for a in facts.attachments}:
+    for sha256 in {a.sha256 for a in facts.every_attachment()}:
         candidates.append(
             (EntityRef(EntityType.FILE, sha256), lists.match_hash(sha256))
         )

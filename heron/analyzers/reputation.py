@@ -30,7 +30,7 @@ def check_urls(context: AnalyzerContext) -> AnalyzerResult:
     intel = context.lookups.intel
     if intel is None or context.lookups.intel_size == 0:
         return AnalyzerResult.not_applicable("no threat-intel feeds are loaded")
-    urls = _unique_urls(context.message.urls)
+    urls = _unique_urls(context.message.every_url())
     findings = [_url_finding(intel, url) for url in urls]
     hits = [f for f in findings if f.severity.rank > 0]
     return AnalyzerResult.from_findings(
@@ -50,7 +50,7 @@ def check_files(context: AnalyzerContext) -> AnalyzerResult:
     intel = context.lookups.intel
     if intel is None or context.lookups.intel_size == 0:
         return AnalyzerResult.not_applicable("no threat-intel feeds are loaded")
-    files = list({a.sha256: a for a in context.message.attachments}.values())
+    files = list({a.sha256: a for a in context.message.every_attachment()}.values())
     findings = [_file_finding(intel, attachment) for attachment in files]
     hits = [f for f in findings if f.severity.rank > 0]
     return AnalyzerResult.from_findings(
@@ -60,7 +60,7 @@ def check_files(context: AnalyzerContext) -> AnalyzerResult:
     )
 
 
-def _unique_urls(urls: tuple[Url, ...]) -> list[Url]:
+def _unique_urls(urls: list[Url]) -> list[Url]:
     return list({u.url: u for u in urls}.values())
 
 

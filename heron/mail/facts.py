@@ -161,6 +161,28 @@ class MessageFacts:
         lowered = name.lower()
         return [value for key, value in self.headers if key.lower() == lowered]
 
+    def every_url(self) -> list[Url]:
+        """The urls of this message and of every message attached to it, at any depth.
+
+        An attached message's urls keep their own origin; a message attached to a
+        report or forwarded as a file is evidence like any other part.
+        """
+        return [url for facts in self._with_attached() for url in facts.urls]
+
+    def every_attachment(self) -> list[Attachment]:
+        """The attachments of this message and of every message attached to it."""
+        return [a for facts in self._with_attached() for a in facts.attachments]
+
+    def _with_attached(self) -> list[MessageFacts]:
+        found, pending = [], [self]
+        while pending:
+            facts = pending.pop(0)
+            found.append(facts)
+            pending.extend(
+                a.message for a in facts.attachments if a.message is not None
+            )
+        return found
+
     def all_warnings(self) -> list[MailWarning]:
         """This message's warnings and those of every attached message."""
         found = list(self.warnings)

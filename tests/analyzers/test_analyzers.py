@@ -238,3 +238,18 @@ def test_own_domain_without_authentication_is_a_spoof():
     )
     result = run("authentication", message, Lookups(org_domains=("example.org",)))
     assert codes(result)["own-domain-spoof"] is Severity.HIGH
+
+
+def test_links_and_files_of_an_attached_message_are_examined():
+    inner = facts(
+        urls=(url("https://login.evil.test/x"),),
+        attachments=(
+            attachment("invoice.pdf.exe", b"MZ", true_type="application/x-dosexec"),
+        ),
+    )
+    outer = facts(attachments=(attachment("forwarded.eml", b"raw", message=inner),))
+    lookups = _intel(Indicator("domain", "evil.test", "test-feed"))
+    assert run("url-reputation", outer, lookups).findings[0].severity is Severity.HIGH
+    assert "risky-extension" in codes(run("attachments", outer))
+    kinds = {entity.type for entity, _ in run("indicators", outer).entities}
+    assert EntityType.URL in kinds
