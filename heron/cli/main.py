@@ -167,7 +167,8 @@ def investigate(
         with _progress(len(submissions), "investigate") as bar:
             task = bar.add_task("investigate", total=None)
             heron.process(progress=lambda n: bar.advance(task, n))
-        results = [_submission_view(heron, s) for s in submissions]
+        shared: dict[int, dict[str, Any]] = {}
+        results = [_submission_view(heron, s, shared) for s in submissions]
     _print_results(results, json_)
 
 
@@ -191,7 +192,14 @@ def _submit_all(heron: Heron, files: list[Path]) -> list[Submission]:
     return submissions
 
 
-def _submission_view(heron: Heron, submission: Submission) -> dict[str, Any]:
+def _submission_view(
+    heron: Heron,
+    submission: Submission,
+    details: dict[int, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The JSON line of one submitted file. ``details`` caches investigations that
+    several files share."""
+    details = {} if details is None else details
     base: dict[str, Any] = {"source": submission.source, "sha256": submission.sha256}
     if submission.error or not submission.sha256:
         return {
@@ -208,7 +216,11 @@ def _submission_view(heron: Heron, submission: Submission) -> dict[str, Any]:
         }
     with heron.store.session() as session:
         investigation_id = _investigation_of(session, submission.sha256)
-        detail = views.investigation_detail(session, investigation_id)
+        if investigation_id not in details:
+            details[investigation_id] = views.investigation_detail(
+                session, investigation_id
+            )
+        detail = details[investigation_id]
         verdict = views.message_verdict(session, investigation_id, submission.sha256)
     return {
         **base,

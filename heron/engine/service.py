@@ -455,7 +455,7 @@ class Heron:
         runs = run_steps(playbook, loaded, lookups)
         with self.store.session() as session:
             self._record_runs(session, investigation_id, runs, loaded)
-            verdicts = self._decide_verdicts(session, investigation_id, loaded, lookups)
+            verdicts = self._decide_verdicts(session, investigation_id, loaded)
             self._find_copies(session, investigation_id, loaded)
             self._propose_actions(session, investigation_id, loaded, verdicts)
             self.settle(session, investigation_id)
@@ -481,9 +481,8 @@ class Heron:
                     warning.message,
                 )
         for run in runs:
-            added = repo.add_findings(session, investigation_id, run.result.findings)
-            for entity, parent in run.result.entities:
-                repo.add_entity(session, investigation_id, entity, parent=parent)
+            repo.add_findings(session, investigation_id, run.result.findings)
+            repo.add_entities(session, investigation_id, run.result.entities)
             label = (
                 run.step.name
                 if len(loaded) == 1
@@ -499,17 +498,17 @@ class Heron:
                 ended_at=run.ended_at,
                 findings_count=len(run.result.findings),
             )
-            del added
 
     def _decide_verdicts(
         self,
         session: Session,
         investigation_id: int,
         loaded: list[tuple[EntityRef, MessageFacts]],
-        lookups: Lookups,
     ) -> dict[EntityRef, EntityVerdict]:
         started = utcnow()
-        findings = _findings(session, investigation_id)
+        by_entity: dict[EntityRef, list[Finding]] = {}
+        for finding in _findings(session, investigation_id):
+            by_entity.setdefault(finding.entity, []).append(finding)
         rows = session.scalars(
             select(m.InvestigationEntity).where(
                 m.InvestigationEntity.investigation_id == investigation_id
@@ -519,14 +518,13 @@ class Heron:
         for row in rows:
             ref = EntityRef(EntityType(row.type), row.value)
             if ref.type is not EntityType.MESSAGE:
-                verdicts[ref] = scoring.entity_verdict(ref, findings)
+                verdicts[ref] = scoring.entity_verdict(ref, by_entity.get(ref, []))
         for ref, facts in loaded:
             carried = {
-                e: verdicts[e]
-                for e, parent in message_entities(facts, ref)
-                if e in verdicts
+                e: verdicts[e] for e, _ in message_entities(facts, ref) if e in verdicts
             }
-            verdicts[ref] = scoring.message_verdict(ref, findings, carried)
+            scope = [f for e in (ref, *carried) for f in by_entity.get(e, [])]
+            verdicts[ref] = scoring.message_verdict(ref, scope, carried)
         for row in rows:
             ref = EntityRef(EntityType(row.type), row.value)
             if ref in verdicts:
@@ -543,7 +541,6 @@ class Heron:
             f"investigation verdict {overall.value}; {threats} entities judged threats",
             started_at=started,
         )
-        del lookups
         return verdicts
 
     def _find_copies(

@@ -172,6 +172,41 @@ def add_entity(
     return row
 
 
+def add_entities(
+    session: Session,
+    investigation_id: int,
+    found: Iterable[tuple[EntityRef, EntityRef]],
+    role: str = "related",
+) -> int:
+    """Record entities (each with the entity it was found in) not recorded before."""
+    existing = set(
+        session.scalars(
+            select(m.InvestigationEntity.key).where(
+                m.InvestigationEntity.investigation_id == investigation_id
+            )
+        )
+    )
+    added = 0
+    for entity, parent in found:
+        key = row_key(entity.type.value, entity.value)
+        if key in existing:
+            continue
+        existing.add(key)
+        session.add(
+            m.InvestigationEntity(
+                investigation_id=investigation_id,
+                key=key,
+                type=entity.type.value,
+                value=entity.value,
+                role=role,
+                parent=str(parent),
+            )
+        )
+        added += 1
+    session.flush()
+    return added
+
+
 def add_findings(
     session: Session, investigation_id: int, findings: Iterable[Finding]
 ) -> int:
