@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from heron.actions.types import ACTION_TYPES, ActionType
@@ -42,11 +42,14 @@ def decide(
 ) -> m.Action:
     """Approve or reject a pending action, recording who decided, when and why."""
     action = get_action(session, action_id)
-    if action.status != ActionStatus.PENDING.value:
-        raise ActionError(
-            f"action {action_id} is {action.status}; only pending actions can be decided"
-        )
-    action.status = (ActionStatus.APPROVED if approve else ActionStatus.REJECTED).value
+    decided = ActionStatus.APPROVED if approve else ActionStatus.REJECTED
+    _claim(
+        session,
+        action,
+        (ActionStatus.PENDING,),
+        decided,
+        "only pending actions can be decided",
+    )
     action.decided_by, action.decided_at, action.decision_comment = (
         by,
         utcnow(),
@@ -67,17 +70,21 @@ def decide(
 def execute(session: Session, action_id: int, connector_for: ConnectorFor) -> m.Action:
     """Carry out an approved action on its targets and verify each one."""
     action = get_action(session, action_id)
-    if action.status not in (ActionStatus.APPROVED.value, ActionStatus.RUNNING.value):
-        hint = (
-            f"approve it with `heron actions approve {action_id}`"
-            if action.status == ActionStatus.PENDING.value
-            else "a decided or finished action does not run again"
+    hint = (
+        f"approve it with `heron actions approve {action_id}`"
+        if action.status == ActionStatus.PENDING.value
+        else "a decided or finished action does not run again"
+    )
+    try:
+        _claim(
+            session,
+            action,
+            (ActionStatus.APPROVED, ActionStatus.RUNNING),
+            ActionStatus.RUNNING,
+            f"only an approved action runs; {hint}",
         )
-        raise ApprovalRequired(
-            f"action {action_id} is {action.status}: only an approved action runs; {hint}"
-        )
-    action.status = ActionStatus.RUNNING.value
-    session.flush()
+    except ActionError as exc:
+        raise ApprovalRequired(str(exc)) from None
     kind = ACTION_TYPES[action.type]
     started = utcnow()
     if kind.destination is not None:
@@ -104,10 +111,14 @@ def undo(
 ) -> m.Action:
     """Reverse a completed action: copies go back where they were, blocks are lifted."""
     action = get_action(session, action_id)
-    if action.status not in (ActionStatus.COMPLETED.value, ActionStatus.FAILED.value):
-        raise ActionError(
-            f"action {action_id} is {action.status}; only an executed action can be undone"
-        )
+    before = ActionStatus(action.status)
+    _claim(
+        session,
+        action,
+        (ActionStatus.COMPLETED, ActionStatus.FAILED),
+        ActionStatus.RUNNING,
+        "only an executed action can be undone",
+    )
     kind = ACTION_TYPES[action.type]
     started = utcnow()
     if kind.destination is not None:
@@ -115,7 +126,7 @@ def undo(
     else:
         targets = [_unblock_sender(session, action)]
     failed = [t for t in targets if t["status"] == OutcomeStatus.FAILED.value]
-    action.status = ActionStatus.UNDONE.value if not failed else action.status
+    action.status = ActionStatus.UNDONE.value if not failed else before.value
     action.undone_by, action.undone_at = by, utcnow()
     action.result = {**action.result, "undo": targets}
     repo.add_log(
@@ -129,6 +140,32 @@ def undo(
     return action
 
 
+def _claim(
+    session: Session,
+    action: m.Action,
+    allowed: tuple[ActionStatus, ...],
+    to: ActionStatus,
+    rule: str,
+) -> None:
+    """Move the action to ``to`` only if it is still in an ``allowed`` status.
+
+    One conditional UPDATE: of two people deciding at once, or two workers running
+    one action, exactly one wins; the database holds the other until the first
+    commits, and it then finds the status changed.
+    """
+    claimed = session.execute(
+        update(m.Action)
+        .where(
+            m.Action.id == action.id, m.Action.status.in_([s.value for s in allowed])
+        )
+        .values(status=to.value)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(action)
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise ActionError(f"action {action.id} is {action.status}; {rule}")
+
+
 def expire(session: Session, now: datetime) -> list[int]:
     """Mark pending actions past their expiry as expired; returns their investigations."""
     rows = session.scalars(
@@ -138,7 +175,10 @@ def expire(session: Session, now: datetime) -> list[int]:
     ).all()
     touched: list[int] = []
     for action in rows:
-        action.status = ActionStatus.EXPIRED.value
+        try:
+            _claim(session, action, (ActionStatus.PENDING,), ActionStatus.EXPIRED, "")
+        except ActionError:
+            continue  # decided by a person a moment ago
         action.decided_by, action.decided_at = "system", now
         repo.add_log(
             session,

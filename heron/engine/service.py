@@ -40,7 +40,7 @@ from heron.domain.verdicts import (
 )
 from heron.engine.playbook import StepRun, run_steps
 from heron.engine.runner import InProcessRunner, TaskRunner
-from heron.errors import ConfigError, MailParseError, NotFoundError
+from heron.errors import ConfigError, ConnectorError, MailParseError, NotFoundError
 from heron.intel.feeds import load_feeds
 from heron.intel.lists import ListEntry, OrgLists
 from heron.intel.model import IntelIndex
@@ -208,7 +208,10 @@ class Heron:
                 summary.errors.append(f"{item.source}: {exc}")
                 continue
             summary.warnings += len(facts.all_warnings())
-            self._store_copy(item.raw, facts, owner, item, summary)
+            try:
+                self._store_copy(item.raw, facts, owner, item, summary)
+            except ConnectorError as exc:
+                summary.errors.append(f"{item.source}: {exc}")
         return summary
 
     def _store_copy(
@@ -220,7 +223,9 @@ class Heron:
         summary: IngestSummary,
     ) -> None:
         self.store.blobs.put(raw)
-        maildir_root, locator = _maildir_locator(Path(item.source), item.folder)
+        maildir_root, locator = None, ""
+        if item.folder is not None:  # iter_mail found it inside a Maildir
+            maildir_root, locator = _maildir_locator(Path(item.source), item.folder)
         with self.store.session() as session:
             repo.save_message(session, facts)
             if maildir_root is not None:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from heron.domain.entities import EntityRef, Event, Finding
+from heron.errors import ConnectorError
 from heron.mail.facts import MessageFacts
 from heron.store import models as m
 from heron.store.blobs import BlobStore
@@ -71,6 +72,11 @@ def save_mailbox(
         session.add(row)
         session.flush()
     elif connector != "none" and (row.connector, row.locator) != (connector, locator):
+        if row.connector != "none":
+            raise ConnectorError(
+                f"mailbox {address} is already reached as {row.connector} at {row.locator}; "
+                f"not repointing it to {locator} (ingest that folder under another name)"
+            )
         row.connector, row.locator = connector, locator
     return row
 
@@ -88,6 +94,10 @@ def save_copy(
         select(m.Copy).where(m.Copy.message_sha256 == sha256, m.Copy.mailbox == mailbox)
     )
     if row is not None:
+        if locator and not row.locator:
+            row.locator = (
+                locator  # first seen as a loose file, now found in the mailbox
+            )
         return row, False
     row = m.Copy(
         message_sha256=sha256,

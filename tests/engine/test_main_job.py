@@ -193,3 +193,48 @@ def test_an_interrupted_action_runs_again_without_moving_twice(heron, organisati
     again = heron.execute(action_id)
     assert again.status == "completed"
     assert again.result["targets"] == first.result["targets"]
+
+
+def test_two_people_deciding_at_once_leave_exactly_one_decision(
+    settings, organisation, heron
+):
+    import threading
+
+    from heron.errors import HeronError
+
+    investigation_id = report(heron, "alice@example.org", "payroll")
+    action_id = pending(heron, investigation_id)["soft_delete"]["id"]
+    others = [Heron(settings) for _ in range(3)]
+    outcomes: list[str] = []
+    start = threading.Barrier(3)
+
+    def decide(instance: Heron, approve: bool) -> None:
+        start.wait()
+        try:
+            if approve:
+                instance.approve(action_id, by=f"approver-{id(instance)}")
+            else:
+                instance.reject(action_id, by="rejecter")
+            outcomes.append("won")
+        except HeronError:
+            outcomes.append("lost")
+
+    threads = [
+        threading.Thread(target=decide, args=(others[0], True)),
+        threading.Thread(target=decide, args=(others[1], False)),
+        threading.Thread(target=decide, args=(others[2], True)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for instance in others:
+        instance.close()
+    assert sorted(outcomes) == ["lost", "lost", "won"]
+    case = detail(heron, investigation_id)
+    decisions = [
+        e for e in case["log"] if e["step"] in ("Action approved", "Action rejected")
+    ]
+    assert len(decisions) == 1
+    executions = [e for e in case["log"] if e["step"] == "Execute action"]
+    assert len(executions) == (1 if decisions[0]["step"] == "Action approved" else 0)
