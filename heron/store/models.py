@@ -56,8 +56,51 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+def _without_nul(value: Any) -> Any:
+    """Mail carries NUL bytes; PostgreSQL text cannot hold them. They become U+FFFD,
+    the replacement character, in every stored string (the raw bytes stay intact in
+    the blob store)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+class SafeString(TypeDecorator[str]):
+    """A VARCHAR that never stores a NUL character."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return _without_nul(value)
+
+
+class SafeText(TypeDecorator[str]):
+    """A TEXT that never stores a NUL character."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return _without_nul(value)
+
+
+class SafeJSON(TypeDecorator[Any]):
+    """JSON whose strings never hold a NUL character."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return _without_nul(value)
+
+
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: SafeJSON()}
 
 
 class Message(Base):
@@ -65,14 +108,14 @@ class Message(Base):
 
     __tablename__ = "messages"
 
-    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
-    message_id: Mapped[str] = mapped_column(String(998), index=True, default="")
-    subject: Mapped[str] = mapped_column(Text, default="")
-    from_address: Mapped[str] = mapped_column(String(320), index=True, default="")
-    from_domain: Mapped[str] = mapped_column(String(255), index=True, default="")
-    envelope_sender: Mapped[str] = mapped_column(String(320), default="")
+    sha256: Mapped[str] = mapped_column(SafeString(64), primary_key=True)
+    message_id: Mapped[str] = mapped_column(SafeString(998), index=True, default="")
+    subject: Mapped[str] = mapped_column(SafeText, default="")
+    from_address: Mapped[str] = mapped_column(SafeString(320), index=True, default="")
+    from_domain: Mapped[str] = mapped_column(SafeString(255), index=True, default="")
+    envelope_sender: Mapped[str] = mapped_column(SafeString(320), default="")
     size: Mapped[int] = mapped_column(BigInteger, default=0)
-    format: Mapped[str] = mapped_column(String(8), default="eml")
+    format: Mapped[str] = mapped_column(SafeString(8), default="eml")
     facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -82,9 +125,9 @@ class Mailbox(Base):
 
     __tablename__ = "mailboxes"
 
-    address: Mapped[str] = mapped_column(String(320), primary_key=True)
-    connector: Mapped[str] = mapped_column(String(32), default="maildir")
-    locator: Mapped[str] = mapped_column(Text, default="")
+    address: Mapped[str] = mapped_column(SafeString(320), primary_key=True)
+    connector: Mapped[str] = mapped_column(SafeString(32), default="maildir")
+    locator: Mapped[str] = mapped_column(SafeText, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -99,10 +142,10 @@ class Copy(Base):
         ForeignKey("messages.sha256"), index=True
     )
     mailbox: Mapped[str] = mapped_column(ForeignKey("mailboxes.address"), index=True)
-    location: Mapped[str] = mapped_column(String(16), default="inbox")
-    original_location: Mapped[str] = mapped_column(String(16), default="inbox")
-    locator: Mapped[str] = mapped_column(Text, default="")
-    delivery_action: Mapped[str] = mapped_column(String(32), default="delivered")
+    location: Mapped[str] = mapped_column(SafeString(16), default="inbox")
+    original_location: Mapped[str] = mapped_column(SafeString(16), default="inbox")
+    locator: Mapped[str] = mapped_column(SafeText, default="")
+    delivery_action: Mapped[str] = mapped_column(SafeString(32), default="delivered")
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -113,8 +156,8 @@ class EventRecord(Base):
     __tablename__ = "events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    type: Mapped[str] = mapped_column(String(64), index=True)
-    source: Mapped[str] = mapped_column(String(255), default="")
+    type: Mapped[str] = mapped_column(SafeString(64), index=True)
+    source: Mapped[str] = mapped_column(SafeString(255), default="")
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
     entities: Mapped[dict[str, Any]] = mapped_column(default=dict)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -127,10 +170,10 @@ class Investigation(Base):
     __tablename__ = "investigations"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(Text, default="")
-    playbook: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(32), index=True, default="queued")
-    verdict: Mapped[str] = mapped_column(String(16), default="unknown")
+    name: Mapped[str] = mapped_column(SafeText, default="")
+    playbook: Mapped[str] = mapped_column(SafeString(64))
+    status: Mapped[str] = mapped_column(SafeString(32), index=True, default="queued")
+    verdict: Mapped[str] = mapped_column(SafeString(16), default="unknown")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
@@ -142,10 +185,10 @@ class Alert(Base):
     __tablename__ = "alerts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    policy: Mapped[str] = mapped_column(String(255))
-    name: Mapped[str] = mapped_column(Text)
-    severity: Mapped[str] = mapped_column(String(16))
-    category: Mapped[str] = mapped_column(String(64))
+    policy: Mapped[str] = mapped_column(SafeString(255))
+    name: Mapped[str] = mapped_column(SafeText)
+    severity: Mapped[str] = mapped_column(SafeString(16))
+    category: Mapped[str] = mapped_column(SafeString(64))
     entities: Mapped[dict[str, Any]] = mapped_column(default=dict)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"), nullable=True)
     investigation_id: Mapped[int | None] = mapped_column(
@@ -164,15 +207,15 @@ class InvestigationEntity(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(SafeString(40))
     investigation_id: Mapped[int] = mapped_column(
         ForeignKey("investigations.id"), index=True
     )
-    type: Mapped[str] = mapped_column(String(16))
-    value: Mapped[str] = mapped_column(Text)
-    role: Mapped[str] = mapped_column(String(32), default="related")
-    parent: Mapped[str] = mapped_column(Text, default="")
-    verdict: Mapped[str] = mapped_column(String(16), default="unknown")
+    type: Mapped[str] = mapped_column(SafeString(16))
+    value: Mapped[str] = mapped_column(SafeText)
+    role: Mapped[str] = mapped_column(SafeString(32), default="related")
+    parent: Mapped[str] = mapped_column(SafeText, default="")
+    verdict: Mapped[str] = mapped_column(SafeString(16), default="unknown")
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -183,16 +226,16 @@ class FindingRecord(Base):
     __table_args__ = (UniqueConstraint("investigation_id", "key", name="uq_finding"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(SafeString(40))
     investigation_id: Mapped[int] = mapped_column(
         ForeignKey("investigations.id"), index=True
     )
-    analyzer: Mapped[str] = mapped_column(String(64))
-    entity_type: Mapped[str] = mapped_column(String(16))
-    entity_value: Mapped[str] = mapped_column(Text)
-    code: Mapped[str] = mapped_column(String(64))
-    severity: Mapped[str] = mapped_column(String(16))
-    summary: Mapped[str] = mapped_column(Text)
+    analyzer: Mapped[str] = mapped_column(SafeString(64))
+    entity_type: Mapped[str] = mapped_column(SafeString(16))
+    entity_value: Mapped[str] = mapped_column(SafeText)
+    code: Mapped[str] = mapped_column(SafeString(64))
+    severity: Mapped[str] = mapped_column(SafeString(16))
+    summary: Mapped[str] = mapped_column(SafeText)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -206,9 +249,9 @@ class LogEntry(Base):
     investigation_id: Mapped[int] = mapped_column(
         ForeignKey("investigations.id"), index=True
     )
-    step: Mapped[str] = mapped_column(String(128))
-    status: Mapped[str] = mapped_column(String(32))
-    summary: Mapped[str] = mapped_column(Text, default="")
+    step: Mapped[str] = mapped_column(SafeString(128))
+    status: Mapped[str] = mapped_column(SafeString(32))
+    summary: Mapped[str] = mapped_column(SafeText, default="")
     findings_count: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
@@ -221,14 +264,14 @@ class WarningRecord(Base):
     __table_args__ = (UniqueConstraint("investigation_id", "key", name="uq_warning"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(SafeString(40))
     investigation_id: Mapped[int] = mapped_column(
         ForeignKey("investigations.id"), index=True
     )
-    source: Mapped[str] = mapped_column(String(255))
-    code: Mapped[str] = mapped_column(String(64))
-    location: Mapped[str] = mapped_column(Text, default="")
-    message: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(SafeString(255))
+    code: Mapped[str] = mapped_column(SafeString(64))
+    location: Mapped[str] = mapped_column(SafeText, default="")
+    message: Mapped[str] = mapped_column(SafeText)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -241,9 +284,9 @@ class Report(Base):
     message_sha256: Mapped[str] = mapped_column(
         ForeignKey("messages.sha256"), index=True
     )
-    reporter: Mapped[str] = mapped_column(String(320))
-    kind: Mapped[str] = mapped_column(String(16), default="none")
-    source: Mapped[str] = mapped_column(Text, default="")
+    reporter: Mapped[str] = mapped_column(SafeString(320))
+    kind: Mapped[str] = mapped_column(SafeString(16), default="none")
+    source: Mapped[str] = mapped_column(SafeText, default="")
     reported_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -257,24 +300,24 @@ class Action(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(SafeString(40))
     investigation_id: Mapped[int] = mapped_column(
         ForeignKey("investigations.id"), index=True
     )
-    type: Mapped[str] = mapped_column(String(32))
-    target_type: Mapped[str] = mapped_column(String(16))
-    target: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    reason: Mapped[str] = mapped_column(Text, default="")
+    type: Mapped[str] = mapped_column(SafeString(32))
+    target_type: Mapped[str] = mapped_column(SafeString(16))
+    target: Mapped[str] = mapped_column(SafeText)
+    status: Mapped[str] = mapped_column(SafeString(16), default="pending")
+    reason: Mapped[str] = mapped_column(SafeText, default="")
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
     proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
-    decided_by: Mapped[str] = mapped_column(String(255), default="")
+    decided_by: Mapped[str] = mapped_column(SafeString(255), default="")
     decided_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
-    decision_comment: Mapped[str] = mapped_column(Text, default="")
+    decision_comment: Mapped[str] = mapped_column(SafeText, default="")
     executed_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
     result: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    undone_by: Mapped[str] = mapped_column(String(255), default="")
+    undone_by: Mapped[str] = mapped_column(SafeString(255), default="")
     undone_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
 
 
@@ -285,9 +328,9 @@ class ListEntryRecord(Base):
     __table_args__ = (UniqueConstraint("key", name="uq_list_entry"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(40))
-    list: Mapped[str] = mapped_column(String(8))
-    kind: Mapped[str] = mapped_column(String(16))
-    value: Mapped[str] = mapped_column(Text)
-    source: Mapped[str] = mapped_column(Text, default="")
+    key: Mapped[str] = mapped_column(SafeString(40))
+    list: Mapped[str] = mapped_column(SafeString(8))
+    kind: Mapped[str] = mapped_column(SafeString(16))
+    value: Mapped[str] = mapped_column(SafeText)
+    source: Mapped[str] = mapped_column(SafeText, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -238,3 +238,17 @@ def test_two_people_deciding_at_once_leave_exactly_one_decision(
     assert len(decisions) == 1
     executions = [e for e in case["log"] if e["step"] == "Execute action"]
     assert len(executions) == (1 if decisions[0]["step"] == "Action approved" else 0)
+
+
+def test_nul_characters_in_mail_are_stored_on_every_database(heron):
+    raw = (
+        b"From: a\x00b@evil.test\r\nTo: x@example.org\r\nSubject: hi\x00there\r\n"
+        b"Message-ID: <n\x00ul@evil.test>\r\n\r\nbody\x00 http://evil.test/a\x00b\r\n"
+    )
+    submission = heron.report(raw, reporter="x@example.org")
+    [investigation_id] = heron.process()
+    with heron.store.session() as session:
+        stored = session.get(m.Message, submission.sha256)
+        assert stored.subject == "hi\ufffdthere"
+    assert heron.store.blobs.get(submission.sha256) == raw
+    assert detail(heron, investigation_id)["status"] != "failed"
