@@ -76,7 +76,7 @@ class SafeString(TypeDecorator[str]):
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
-        return _without_nul(value)
+        return value.replace("\x00", "\ufffd") if value else value
 
 
 class SafeText(TypeDecorator[str]):
@@ -86,7 +86,7 @@ class SafeText(TypeDecorator[str]):
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
-        return _without_nul(value)
+        return value.replace("\x00", "\ufffd") if value else value
 
 
 class SafeJSON(TypeDecorator[Any]):
