@@ -114,6 +114,7 @@ class Message(Base):
     from_address: Mapped[str] = mapped_column(SafeString(320), index=True, default="")
     from_domain: Mapped[str] = mapped_column(SafeString(255), index=True, default="")
     envelope_sender: Mapped[str] = mapped_column(SafeString(320), default="")
+    content_key: Mapped[str] = mapped_column(SafeString(64), index=True, default="")
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     format: Mapped[str] = mapped_column(SafeString(8), default="eml")
     facts: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -6,6 +6,7 @@ finding, warning or action that already exists is returned, not inserted again.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -54,6 +55,7 @@ def save_message(session: Session, facts: MessageFacts) -> m.Message:
         from_address=facts.from_.address if facts.from_ else "",
         from_domain=facts.from_.domain if facts.from_ else "",
         envelope_sender=facts.envelope_sender,
+        content_key=content_key(facts),
         size=facts.size,
         format=facts.format,
         facts=facts.to_dict(),
@@ -112,20 +114,40 @@ def save_copy(
     return row, True
 
 
+def content_key(facts: MessageFacts) -> str:
+    """A digest of what a message says and who it claims to be from: From address,
+    subject, the words of its text, its links and its files.
+
+    A reporting client may re-encode the message it forwards (other line breaks, other
+    transfer encoding, other header folding); the content key survives that, where the
+    byte hash does not.
+    """
+    words = " ".join((facts.text_body or facts.html_body).split())[:20_000]
+    parts = [
+        facts.from_.address if facts.from_ else "",
+        " ".join(facts.subject.split()),
+        words,
+        "\n".join(sorted({u.url for u in facts.urls})),
+        "\n".join(sorted({a.sha256 for a in facts.attachments})),
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "replace")).hexdigest()
+
+
 def same_message(session: Session, sha256: str) -> list[str]:
     """The sha256 of every stored message that is this one: the same bytes, or the same
-    Message-ID from the same From address.
+    Message-ID with the same content key (see ``content_key``).
 
-    A report often carries the original re-encoded by the reporter's client, so its
-    bytes differ from the delivered copies while its Message-ID and From do not. A
-    Message-ID alone is not enough: senders reuse them, and an attacker can copy one.
+    A Message-ID alone is not enough: senders reuse them and an attacker can copy
+    one, and so can the From address. A phish that copies a newsletter's Message-ID
+    and From still differs in its text or links, so it never pulls the newsletter's
+    copies into a remediation.
     """
     row = session.get(m.Message, sha256)
-    if row is None or not row.message_id:
+    if row is None or not row.message_id or not row.content_key:
         return [sha256]
     query = select(m.Message.sha256).where(
         m.Message.message_id == row.message_id,
-        m.Message.from_address == row.from_address,
+        m.Message.content_key == row.content_key,
     )
     return sorted(set(session.scalars(query)) | {sha256})
 

@@ -252,3 +252,19 @@ def test_nul_characters_in_mail_are_stored_on_every_database(heron):
         assert stored.subject == "hi\ufffdthere"
     assert heron.store.blobs.get(submission.sha256) == raw
     assert detail(heron, investigation_id)["status"] != "failed"
+
+
+def test_a_phish_copying_a_newsletters_message_id_and_from_never_targets_its_copies(
+    heron, organisation
+):
+    newsletter = sample("newsletter").decode()
+    phish = (
+        newsletter.replace("The new office opens on Monday.", "Verify your password now.")
+        .replace("https://www.example.net/news/office", "https://login.evil.test/x")
+    ).encode()
+    heron.report(phish, reporter="bob@example.org", unwrap=False)
+    [investigation_id] = heron.process()
+    case = detail(heron, investigation_id)
+    assert not any(a["type"] == "soft_delete" for a in case["actions"])
+    recipients = [e for e in case["entities"] if e["role"] == "recipient"]
+    assert recipients == []

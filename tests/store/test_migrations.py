@@ -23,4 +23,4 @@ def test_migrating_twice_leaves_the_database_at_the_head_revision(database_url: 
     with database.engine.connect() as connection:
         revisions = MigrationContext.configure(connection).get_current_heads()
     database.dispose()
-    assert revisions == ("0001",)
+    assert revisions == ("0002",)
