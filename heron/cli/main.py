@@ -75,13 +75,13 @@ def _heron(**overrides: Any) -> Iterator[Heron]:
         settings = load_settings(**overrides)
         heron = Heron(settings)
     except ConfigError as exc:
-        output.errors.print(f"[red]configuration error:[/] {exc}")
+        output.error("configuration error:", str(exc))
         raise typer.Exit(2) from None
     try:
         heron.expire_actions()
         yield heron
     except HeronError as exc:
-        output.errors.print(f"[red]error:[/] {exc}")
+        output.error("error:", str(exc))
         raise typer.Exit(1) from None
     finally:
         heron.close()
@@ -128,7 +128,7 @@ def ingest(
         f"{len(summary.errors)} error(s))"
     )
     for error in summary.errors:
-        output.errors.print(f"[yellow]skipped[/] {error}")
+        output.errors.print(output.styled(("skipped", "yellow"), " ", error))
     if summary.errors:
         raise typer.Exit(1)
 
@@ -442,7 +442,10 @@ def _print_action(view: dict[str, Any], as_json: bool) -> None:
         output.json_line(view)
         return
     output.console.print(
-        f"action {view['id']} ({view['type']} {view['target'][:64]}): [bold]{view['status']}[/]"
+        output.styled(
+            f"action {view['id']} ({view['type']} {view['target'][:64]}): ",
+            (view["status"], "bold"),
+        )
     )
     for key in ("targets", "undo"):
         for target in view["result"].get(key, []):
@@ -511,9 +514,9 @@ def _entry(list_: str, kind: str, value: str) -> ListEntry:
     try:
         return ListEntry(kind, value, list_)
     except ValueError as exc:
-        output.errors.print(
-            f"[red]error:[/] {exc} (LIST is allow or block; KIND one of "
-            f"{', '.join(LIST_KINDS)})"
+        output.error(
+            "error:",
+            f"{exc} (LIST is allow or block; KIND one of {', '.join(LIST_KINDS)})",
         )
         raise typer.Exit(2) from None
 
@@ -541,7 +544,10 @@ def intel_show(json_: JsonFlag = False) -> None:
         output.console.print(f"  {feed}")
     for warning in view["warnings"][:50]:
         output.console.print(
-            f"[yellow]warning[/] {warning['feed']} {warning['where']}: {warning['message']}"
+            output.styled(
+                ("warning", "yellow"),
+                f" {warning['feed']} {warning['where']}: {warning['message']}",
+            )
         )
 
 
@@ -563,14 +569,17 @@ def settings() -> None:
     try:
         current = load_settings()
     except ConfigError as exc:
-        output.errors.print(f"[red]configuration error:[/] {exc}")
+        output.error("configuration error:", str(exc))
         raise typer.Exit(2) from None
     for name, field in Settings.model_fields.items():
         value = getattr(current, name)
         if name == "database_url":
             value = current.resolved_database_url
         output.console.print(
-            f"HERON_{name.upper()} = {json.dumps(value, default=str)}  [dim]{field.description}[/]"
+            output.styled(
+                f"HERON_{name.upper()} = {json.dumps(value, default=str)}  ",
+                (field.description or "", "dim"),
+            )
         )
 
 

@@ -8,9 +8,29 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-console = Console()
-errors = Console(stderr=True)
+# Markup is off: subjects, names and urls come from hostile mail, and text such as
+# "[/x]" or "[link=...]" must print as written, never as formatting.
+console = Console(markup=False, highlight=False)
+errors = Console(stderr=True, markup=False, highlight=False)
+
+
+def styled(*parts: tuple[str, str] | str | Text) -> Text:
+    """Text from plain strings, Text and (text, style) pairs; nothing is parsed as markup."""
+    text = Text()
+    for part in parts:
+        if isinstance(part, Text):
+            text.append_text(part)
+        elif isinstance(part, tuple):
+            text.append(part[0], style=part[1])
+        else:
+            text.append(part)
+    return text
+
+
+def error(label: str, message: str) -> None:
+    errors.print(styled((label, "red"), " ", message))
 
 
 def json_line(value: Any) -> None:
@@ -23,7 +43,12 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     for column in columns:
         view.add_column(column, overflow="fold")
     for row in rows:
-        view.add_row(*("" if v is None else str(v) for v in row))
+        view.add_row(
+            *(
+                v if isinstance(v, Text) else Text("" if v is None else str(v))
+                for v in row
+            )
+        )
     console.print(view)
 
 
@@ -35,43 +60,54 @@ VERDICT_STYLE = {
 }
 
 
-def verdict(value: str) -> str:
-    return f"[{VERDICT_STYLE.get(value, '')}]{value}[/]"
+def verdict(value: str) -> Text:
+    return Text(value, style=VERDICT_STYLE.get(value, ""))
 
 
 def investigation(detail: dict[str, Any]) -> None:
     """A readable account of one investigation."""
-    console.rule(f"Investigation {detail['id']}: {detail['name']}")
+    console.rule(Text(f"Investigation {detail['id']}: {detail['name']}"))
     console.print(
-        f"status [bold]{detail['status']}[/], verdict {verdict(detail['verdict'])}"
+        styled(
+            "status ",
+            (detail["status"], "bold"),
+            ", verdict ",
+            verdict(detail["verdict"]),
+        )
     )
     for entity in detail["entities"]:
         bad = [f for f in entity["findings"] if f["severity"] != "informational"]
         if entity["verdict"] in ("malicious", "suspicious") or bad:
             console.print(
-                f"  {entity['type']} {entity['value'][:80]}: {verdict(entity['verdict'])}"
+                styled(f"  {entity['type']} {entity['value'][:100]}: "),
+                verdict(entity["verdict"]),
             )
             for finding in bad:
                 console.print(
-                    f"    - [{finding['severity']}] {finding['analyzer']}: {finding['summary']}"
+                    Text(
+                        f"    - {finding['severity']} {finding['analyzer']}: {finding['summary']}"
+                    )
                 )
     if detail["actions"]:
         table(
             "Actions",
             ["id", "type", "target", "status", "decided by"],
             [
-                [a["id"], a["type"], a["target"][:64], a["status"], a["decided_by"]]
+                [a["id"], a["type"], a["target"], a["status"], a["decided_by"]]
                 for a in detail["actions"]
             ],
         )
     table(
         "Log",
         ["step", "status", "summary"],
-        [[e["step"], e["status"], e["summary"][:120]] for e in detail["log"]],
+        [[e["step"], e["status"], e["summary"]] for e in detail["log"]],
     )
     if detail["warnings"]:
-        console.print(f"[yellow]{len(detail['warnings'])} warning(s)[/]")
+        console.print(styled((f"{len(detail['warnings'])} warning(s)", "yellow")))
         for warning in detail["warnings"][:20]:
             console.print(
-                f"  {warning['source']} {warning['where']}: {warning['code']}: {warning['message']}"
+                Text(
+                    f"  {warning['source']} {warning['where']}: "
+                    f"{warning['code']}: {warning['message']}"
+                )
             )

@@ -153,3 +153,20 @@ def test_ingest_needs_a_mailbox_for_loose_files(home: Path, tmp_path: Path):
         "stored 1 new copy"
         in invoke("ingest", str(path), "--mailbox", "bob@example.org").output
     )
+
+
+def test_text_from_mail_is_printed_as_written_never_as_formatting(
+    home: Path, tmp_path: Path
+):
+    message = EmailMessage()
+    message["From"] = "[bold]Boss[/bold] <boss@evil.test>"
+    message["To"] = "alice@example.org"
+    message["Subject"] = "Invoice [/x] due [link=https://evil.test]now[/link]"
+    message.set_content("pay")
+    path = tmp_path / "markup.eml"
+    path.write_bytes(bytes(message))
+    assert invoke("investigate", str(path)).exit_code == 0
+    listed = invoke("investigations", "list")
+    assert listed.exit_code == 0 and "Invoice [/x]" in listed.stdout
+    shown = invoke("investigations", "show", "1")
+    assert shown.exit_code == 0 and "[/x]" in shown.stdout

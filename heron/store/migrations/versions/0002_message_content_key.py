@@ -16,7 +16,9 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("messages") as batch:
         batch.add_column(
-            sa.Column("content_key", sa.String(length=64), nullable=False, server_default="")
+            sa.Column(
+                "content_key", sa.String(length=64), nullable=False, server_default=""
+            )
         )
         batch.create_index("ix_messages_content_key", ["content_key"])
 
