@@ -71,10 +71,12 @@ class MaildirConnector(Connector):
             return Outcome(
                 OutcomeStatus.ALREADY_THERE, _ref(copy.mailbox, root, source)
             )
-        target_dir = _ensure_folder(root, FOLDERS[destination]) / "cur"
-        target = target_dir / _with_seen_flag(source.name, source.parent.name)
         try:
+            target_dir = _ensure_folder(root, FOLDERS[destination]) / "cur"
+            target = target_dir / _with_seen_flag(source.name, source.parent.name)
             os.replace(source, target)
+        except ConnectorError as exc:
+            return Outcome(OutcomeStatus.FAILED, copy, str(exc))
         except OSError as exc:
             return Outcome(OutcomeStatus.FAILED, copy, f"rename failed: {exc.strerror}")
         log.info("maildir moved copy in %s to %s", copy.mailbox, destination.value)
@@ -119,20 +121,30 @@ def folder_location(folder: str | None) -> Location:
 
 
 def _message_files(root: Path) -> list[Path]:
+    """Message files of the mailbox and its Maildir++ folders; links are not followed."""
     folders = [root] + sorted(
-        p for p in root.iterdir() if p.is_dir() and p.name.startswith(".")
+        p
+        for p in root.iterdir()
+        if p.name.startswith(".") and p.is_dir() and not p.is_symlink()
     )
     files: list[Path] = []
     for folder in folders:
         for sub in ("cur", "new"):
             directory = folder / sub
-            if directory.is_dir():
-                files.extend(sorted(p for p in directory.iterdir() if p.is_file()))
+            if directory.is_dir() and not directory.is_symlink():
+                files.extend(
+                    sorted(p for p in directory.iterdir() if p.is_file() and not p.is_symlink())
+                )
     return files
 
 
 def _ensure_folder(root: Path, name: str) -> Path:
+    """The folder, created when missing. A folder or sub-folder that is a symbolic
+    link is refused: following it would move mail out of the mailbox."""
     folder = root / name if name else root
+    for path in (folder, folder / "cur", folder / "new", folder / "tmp"):
+        if path.is_symlink() or not _inside(root, path):
+            raise ConnectorError(f"{path} is a symbolic link or leaves the mailbox; not used")
     for sub in ("cur", "new", "tmp"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     if name:

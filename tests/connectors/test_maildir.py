@@ -92,3 +92,15 @@ def test_unknown_mailbox_is_a_connector_error(mailbox: Path):
 )
 def test_folder_names_map_to_locations(folder, location):
     assert folder_location(folder) is location
+
+
+def test_a_symlinked_folder_is_never_written_through(mailbox: Path, tmp_path: Path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (mailbox / ".Recoverable Items").symlink_to(elsewhere, target_is_directory=True)
+    connector = MaildirConnector({"alice@example.org": mailbox})
+    copy = CopyRef("alice@example.org", "cur/1.abc.host:2,S", Location.INBOX)
+    outcome = connector.move(copy, Location.DELETED, SHA)
+    assert outcome.status is OutcomeStatus.FAILED
+    assert list(elsewhere.iterdir()) == []
+    assert (mailbox / "cur" / "1.abc.host:2,S").exists()
