@@ -133,7 +133,11 @@ def _message_files(root: Path) -> list[Path]:
             directory = folder / sub
             if directory.is_dir() and not directory.is_symlink():
                 files.extend(
-                    sorted(p for p in directory.iterdir() if p.is_file() and not p.is_symlink())
+                    sorted(
+                        p
+                        for p in directory.iterdir()
+                        if p.is_file() and not p.is_symlink()
+                    )
                 )
     return files
 
@@ -144,7 +148,9 @@ def _ensure_folder(root: Path, name: str) -> Path:
     folder = root / name if name else root
     for path in (folder, folder / "cur", folder / "new", folder / "tmp"):
         if path.is_symlink() or not _inside(root, path):
-            raise ConnectorError(f"{path} is a symbolic link or leaves the mailbox; not used")
+            raise ConnectorError(
+                f"{path} is a symbolic link or leaves the mailbox; not used"
+            )
     for sub in ("cur", "new", "tmp"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     if name:

@@ -273,9 +273,15 @@ class Heron:
         kind = "none"
         if unwrap:
             wrapped = unwrap_report(raw, self.limits)
-            raw, kind = wrapped.original, wrapped.kind
-            if kind != "none":  # the wrapper's From is the person who reported it
-                reporter = reporter or wrapped.reporter
+            if _not_the_reporters_wrapper(wrapped.kind, wrapped.reporter, reporter):
+                submission.warnings.append(
+                    f"report: not unwrapped: the file is from {wrapped.reporter}, not from "
+                    f"the reporter {reporter.lower()}, so it is the suspicious message itself"
+                )
+            else:
+                raw, kind = wrapped.original, wrapped.kind
+                if kind != "none":  # the wrapper's From is the person who reported it
+                    reporter = reporter or wrapped.reporter
             submission.warnings.extend(
                 f"{w.where}: {w.code}: {w.message}" for w in wrapped.warnings
             )
@@ -768,6 +774,12 @@ def _findings(session: Session, investigation_id: int) -> list[Finding]:
         )
         for r in rows
     ]
+
+
+def _not_the_reporters_wrapper(kind: str, wrapper_from: str, reporter: str) -> bool:
+    """A message with an attached message is a report only when the person named as
+    reporter sent it; otherwise it is the suspicious message, attachment and all."""
+    return kind == "attached" and bool(reporter) and wrapper_from != reporter.lower()
 
 
 def _feeds_fingerprint(paths: list[Path]) -> str:

@@ -99,6 +99,13 @@ def _arf(
 def _attached_original(wrapper: MessageFacts, warnings: Warnings) -> bytes | None:
     for attachment in wrapper.attachments:
         if _is_message_attachment(attachment):
+            if attachment.message is None:
+                warnings.add(
+                    "report-unreadable-original",
+                    attachment.filename,
+                    "attached message could not be read; the report is taken as it is",
+                )
+                continue
             if _has_own_bytes(attachment):
                 return attachment.payload
             # Known limit: a message embedded inside an Outlook .msg has no bytes of

@@ -1,0 +1,72 @@
+"""Reports as they arrive: wrapped, not wrapped, and wrapped in ways meant to mislead."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+
+import pytest
+
+from heron.engine import views
+from heron.engine.service import Heron
+from heron.samples import org
+
+
+@pytest.fixture
+def heron(settings):
+    instance = Heron(settings)
+    yield instance
+    instance.close()
+
+
+def phish_with_attachment(
+    payload: bytes, filename: str, maintype: str, subtype: str
+) -> bytes:
+    message = EmailMessage()
+    message["From"] = "it@evil.test"
+    message["To"] = "carol@example.org"
+    message["Subject"] = "verify your password"
+    message.set_content("Verify your password at https://login.evil.test/x")
+    message.add_attachment(
+        payload, maintype=maintype, subtype=subtype, filename=filename
+    )
+    return bytes(message)
+
+
+def investigated(heron: Heron, investigation_id: int) -> list[str]:
+    with heron.store.session() as session:
+        detail = views.investigation_detail(session, investigation_id)
+    return [e["value"] for e in detail["entities"] if e["role"] == "investigated"]
+
+
+def test_a_broken_outlook_attachment_does_not_make_a_message_unreportable(heron):
+    raw = phish_with_attachment(
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600,
+        "note.msg",
+        "application",
+        "vnd.ms-outlook",
+    )
+    submission = heron.report(raw)
+    [investigation_id] = heron.process()
+    assert investigated(heron, investigation_id) == [submission.sha256]
+    assert any("could not be read" in w for w in submission.warnings)
+
+
+def test_a_message_not_sent_by_the_named_reporter_is_investigated_as_it_is(heron):
+    harmless = next(s.raw for s in org.sample_messages() if s.key == "lunch")
+    raw = phish_with_attachment(harmless, "lunch.eml", "message", "rfc822")
+    submission = heron.report(raw, reporter="carol@example.org")
+    heron.process()
+    assert submission.reporter == "carol@example.org"
+    assert any("not unwrapped" in w for w in submission.warnings)
+    import hashlib
+
+    assert submission.sha256 == hashlib.sha256(raw).hexdigest()
+
+
+def test_a_wrapper_from_the_reporter_is_unwrapped(heron):
+    original = next(s.raw for s in org.sample_messages() if s.key == "payroll")
+    submission = heron.report(
+        org.user_report("carol@example.org", original), reporter="Carol@Example.org"
+    )
+    assert submission.reporter == "carol@example.org"
+    assert not any("not unwrapped" in w for w in submission.warnings)
