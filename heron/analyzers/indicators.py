@@ -21,6 +21,7 @@ def extract(context: AnalyzerContext) -> AnalyzerResult:
     facts, message = context.message, context.entity
     found = message_entities(facts, message)
     findings = [_defects_finding(facts, message)] if facts.all_warnings() else []
+    findings.extend(_unread_parts(facts, message))
     counts: dict[str, int] = {}
     for entity, _ in found:
         counts[entity.type.value] = counts.get(entity.type.value, 0) + 1
@@ -78,6 +79,28 @@ def _defects_finding(facts: MessageFacts, message: EntityRef) -> Finding:
             "warnings": [f"{w.where}: {w.code}: {w.message}" for w in warnings[:50]]
         },
     )
+
+
+# Warnings that mean part of the message was not read at all.
+UNREAD = frozenset({
+    "body-limit", "depth-limit", "header-count-limit", "header-length-limit",
+    "html-too-deep", "mime-too-deep", "part-limit", "size-limit", "time-limit", "url-limit",
+})
+
+
+def _unread_parts(facts: MessageFacts, message: EntityRef) -> list[Finding]:
+    """A message heron could not read whole cannot be called clean: what was left
+    unread may be the payload, and crafting mail to exhaust a reader is an evasion."""
+    hit = sorted({w.code for w in facts.all_warnings() if w.code in UNREAD})
+    if not hit:
+        return []
+    return [
+        Finding(
+            NAME, message, "not-fully-read", Severity.MEDIUM,
+            f"part of the message was not read: {', '.join(hit)}; what it holds is unknown",
+            {"limits": hit},
+        )
+    ]
 
 
 def _is_public(hop: ReceivedHop) -> bool:

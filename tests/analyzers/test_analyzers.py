@@ -253,3 +253,11 @@ def test_links_and_files_of_an_attached_message_are_examined():
     assert "risky-extension" in codes(run("attachments", outer))
     kinds = {entity.type for entity, _ in run("indicators", outer).entities}
     assert EntityType.URL in kinds
+
+
+def test_a_message_not_read_whole_is_not_clean():
+    from heron.mail.facts import MailWarning
+
+    message = facts(warnings=(MailWarning("part-limit", "0", "1000 parts read; 5 skipped"),))
+    result = run("indicators", message)
+    assert codes(result)["not-fully-read"] is Severity.MEDIUM
