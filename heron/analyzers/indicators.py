@@ -82,10 +82,20 @@ def _defects_finding(facts: MessageFacts, message: EntityRef) -> Finding:
 
 
 # Warnings that mean part of the message was not read at all.
-UNREAD = frozenset({
-    "body-limit", "depth-limit", "header-count-limit", "header-length-limit",
-    "html-too-deep", "mime-too-deep", "part-limit", "size-limit", "time-limit", "url-limit",
-})
+UNREAD = frozenset(
+    {
+        "body-limit",
+        "depth-limit",
+        "header-count-limit",
+        "header-length-limit",
+        "html-too-deep",
+        "mime-too-deep",
+        "part-limit",
+        "size-limit",
+        "time-limit",
+        "url-limit",
+    }
+)
 
 
 def _unread_parts(facts: MessageFacts, message: EntityRef) -> list[Finding]:
@@ -96,7 +106,10 @@ def _unread_parts(facts: MessageFacts, message: EntityRef) -> list[Finding]:
         return []
     return [
         Finding(
-            NAME, message, "not-fully-read", Severity.MEDIUM,
+            NAME,
+            message,
+            "not-fully-read",
+            Severity.MEDIUM,
             f"part of the message was not read: {', '.join(hit)}; what it holds is unknown",
             {"limits": hit},
         )

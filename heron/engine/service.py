@@ -226,7 +226,9 @@ class Heron:
         maildir_root, locator = None, ""
         if item.folder is not None:  # iter_mail found it inside a Maildir
             maildir_root, locator = _maildir_locator(Path(item.source), item.folder)
-        with self.store.session() as session:
+        location = folder_location(item.folder)
+
+        def store(session: Session) -> bool:
             repo.save_message(session, facts)
             if maildir_root is not None:
                 repo.save_mailbox(
@@ -234,32 +236,34 @@ class Heron:
                 )
             else:
                 repo.save_mailbox(session, owner, "none", "")
-            location = folder_location(item.folder)
             _, new = repo.save_copy(
                 session, facts.sha256, owner, location.value, locator, facts.date
             )
-            if not new:
-                summary.duplicates += 1
-                return
-            repo.save_event(
-                session,
-                Event(
-                    "message.delivered",
-                    utcnow(),
-                    "ingest",
-                    (
-                        EntityRef(EntityType.MESSAGE, facts.sha256),
-                        EntityRef(EntityType.MAILBOX, owner),
+            if new:
+                repo.save_event(
+                    session,
+                    Event(
+                        "message.delivered",
+                        utcnow(),
+                        "ingest",
+                        (
+                            EntityRef(EntityType.MESSAGE, facts.sha256),
+                            EntityRef(EntityType.MAILBOX, owner),
+                        ),
+                        {
+                            "mailbox": owner,
+                            "location": location.value,
+                            "source": item.source,
+                        },
                     ),
-                    {
-                        "mailbox": owner,
-                        "location": location.value,
-                        "source": item.source,
-                    },
-                ),
-            )
+                )
+            return new
+
+        if self.store.retrying(store):
             summary.messages += 1
             summary.copies += 1
+        else:
+            summary.duplicates += 1
 
     def report(
         self, raw: bytes, *, reporter: str = "", source: str = "", unwrap: bool = True
@@ -288,7 +292,8 @@ class Heron:
         facts = parse_message(raw, self.limits)
         reporter = (reporter or self.settings.operator).lower()
         self.store.blobs.put(raw)
-        with self.store.session() as session:
+
+        def store(session: Session) -> None:
             repo.save_message(session, facts)
             session.add(
                 m.Report(
@@ -311,6 +316,8 @@ class Heron:
                     {"reporter": reporter, "report_kind": kind, "source": source},
                 ),
             )
+
+        self.store.retrying(store)
         submission.sha256, submission.reporter = facts.sha256, reporter
         submission.warnings.extend(
             f"{w.where}: {w.code}: {w.message}" for w in facts.all_warnings()
@@ -464,12 +471,17 @@ class Heron:
         ]
         # Investigations are the runner's tasks; their steps run inside them.
         runs = run_steps(playbook, loaded, lookups)
-        with self.store.session() as session:
+
+        def record(session: Session) -> None:
             self._record_runs(session, investigation_id, runs, loaded)
             verdicts = self._decide_verdicts(session, investigation_id, loaded)
             self._find_copies(session, investigation_id, loaded)
             self._propose_actions(session, investigation_id, loaded, verdicts)
             self.settle(session, investigation_id)
+
+        # Another worker may be recording the same investigation; every write is keyed,
+        # so running the recording again after a clash adds only what is missing.
+        self.store.retrying(record)
 
     def _load(self, ref: EntityRef) -> tuple[EntityRef, MessageFacts | None]:
         return ref, parse_message(self.store.blobs.get(ref.value), self.limits)

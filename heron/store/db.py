@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -46,7 +47,10 @@ class Database:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         try:
-            with self.engine.begin() as connection:
+            with self._migration_lock(), self.engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    # Held until this transaction ends: one process migrates at a time.
+                    connection.execute(text("SELECT pg_advisory_xact_lock(7406238115)"))
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
         except (OperationalError, InterfaceError) as exc:
@@ -54,6 +58,21 @@ class Database:
             raise ConfigError(
                 f"HERON_DATABASE_URL: cannot reach or migrate {_redacted(self.url)}: {reason}"
             ) from None
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        """For SQLite, a lock file beside the database, so that two processes starting
+        on a fresh file do not both create the tables."""
+        path = self.url.removeprefix("sqlite:///")
+        if not self.url.startswith("sqlite") or not path or path == ":memory:":
+            yield
+            return
+        with open(f"{path}.migrate-lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -7,13 +7,14 @@ finding, warning or action that already exists is returned, not inserted again.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from heron.domain.entities import EntityRef, Event, Finding
@@ -23,6 +24,8 @@ from heron.store import models as m
 from heron.store.blobs import BlobStore
 from heron.store.db import Database
 from heron.store.models import row_key, utcnow
+
+T = TypeVar("T")
 
 
 class Store:
@@ -38,6 +41,19 @@ class Store:
     def session(self) -> AbstractContextManager[Session]:
         """A session that commits at the end of the block, rolls back on error."""
         return self.db.session()
+
+    def retrying(self, work: Callable[[Session], T], attempts: int = 3) -> T:
+        """Run ``work`` in a session of its own; if another process inserted the same
+        row first (a unique key clash), roll back and run it again, when the lookups
+        inside ``work`` find that row instead of inserting it."""
+        for attempt in range(attempts):
+            try:
+                with self.session() as session:
+                    return work(session)
+            except IntegrityError:
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         self.db.dispose()

@@ -258,6 +258,8 @@ def test_links_and_files_of_an_attached_message_are_examined():
 def test_a_message_not_read_whole_is_not_clean():
     from heron.mail.facts import MailWarning
 
-    message = facts(warnings=(MailWarning("part-limit", "0", "1000 parts read; 5 skipped"),))
+    message = facts(
+        warnings=(MailWarning("part-limit", "0", "1000 parts read; 5 skipped"),)
+    )
     result = run("indicators", message)
     assert codes(result)["not-fully-read"] is Severity.MEDIUM
