@@ -27,6 +27,7 @@ from heron.connectors.base import Connector
 from heron.connectors.maildir import MaildirConnector, folder_location
 from heron.domain import scoring
 from heron.domain.entities import EntityRef, EntityType, EntityVerdict, Event, Finding
+from heron.domain.names import organisational_domain
 from heron.domain.playbooks import PLAYBOOKS
 from heron.domain.policies import BUILTIN_POLICIES, AlertPolicy, policies_for
 from heron.domain.status import settled_status
@@ -169,8 +170,17 @@ class Heron:
             intel_size=len(self.intel),
             org_lists=OrgLists(entries),
             trusted_authserv_ids=tuple(self.settings.trusted_authserv_ids),
-            org_domains=tuple(d.lower() for d in self.settings.org_domains),
+            org_domains=tuple(sorted(self.org_domains(session))),
         )
+
+    def org_domains(self, session: Session) -> set[str]:
+        """The organisation's domains: those configured, and those of its mailboxes."""
+        known = {d.lower() for d in self.settings.org_domains}
+        for address in session.scalars(select(m.Mailbox.address)):
+            domain = address.rpartition("@")[2].lower()
+            if domain:
+                known.add(domain)
+        return known
 
     def connector_for(self, session: Session, mailbox: str) -> Connector | None:
         """The connector that reaches ``mailbox``, or None when none does."""
@@ -675,9 +685,11 @@ class Heron:
     ) -> int:
         if facts.from_ is None or not facts.from_.address:
             return 0
-        org = {d.lower() for d in self.settings.org_domains}
-        if facts.from_.domain in org:
-            return 0
+        org = {organisational_domain(d) for d in self.org_domains(session)}
+        if organisational_domain(facts.from_.domain) in org:
+            return (
+                0  # never block the organisation itself: its own mail, or a spoof of it
+            )
         _, new = repo.propose_action(
             session,
             investigation_id,

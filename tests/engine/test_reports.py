@@ -70,3 +70,28 @@ def test_a_wrapper_from_the_reporter_is_unwrapped(heron):
     )
     assert submission.reporter == "carol@example.org"
     assert not any("not unwrapped" in w for w in submission.warnings)
+
+
+def test_a_sender_inside_the_organisation_is_never_proposed_for_blocking(
+    settings, tmp_path
+):
+    heron = Heron(settings.model_copy(update={"org_domains": []}))
+    forward = EmailMessage()
+    forward["From"] = "carol@corp.test"
+    forward["To"] = "dave@corp.test"
+    forward["Subject"] = "Fwd: verify"
+    forward.set_content("Look at this: https://login.evil.test/x")
+    path = tmp_path / "forward.eml"
+    path.write_bytes(bytes(forward))
+    heron.ingest([path], mailbox="dave@corp.test")
+    with heron.store.session() as session:
+        from heron.store import repository as repo
+
+        repo.add_list_entry(session, "block", "domain", "evil.test", "test")
+    heron.report(bytes(forward), reporter="dave@corp.test", unwrap=False)
+    [investigation_id] = heron.process()
+    with heron.store.session() as session:
+        detail = views.investigation_detail(session, investigation_id)
+    heron.close()
+    assert detail["verdict"] == "malicious"
+    assert not any(a["type"] == "block_sender" for a in detail["actions"])
