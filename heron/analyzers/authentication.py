@@ -202,10 +202,13 @@ def _alignment(
     claimed = _results(header, "dmarc")
     policy = _dmarc_policy(claimed)
     severity = Severity.MEDIUM if policy in ("reject", "quarantine") else Severity.LOW
-    if not spf_domains and not dkim_domains:
-        why = "neither SPF nor DKIM passed"
+    named = sorted({d for d in spf_domains + dkim_domains if d})
+    if named:
+        why = f"only {', '.join(named)} authenticated"
+    elif spf_domains or dkim_domains:
+        why = "a check passed, but for no domain the header names"
     else:
-        why = f"only {', '.join(spf_domains + dkim_domains)} authenticated"
+        why = "neither SPF nor DKIM passed"
     return Finding(
         NAME,
         message,

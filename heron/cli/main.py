@@ -54,6 +54,9 @@ app.add_typer(lists_app, name="lists")
 app.add_typer(intel_app, name="intel")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+RowId = Annotated[
+    int, typer.Argument(min=1, max=2**63 - 1, help="The id heron printed.")
+]
 
 
 @app.callback()
@@ -344,7 +347,7 @@ def investigations_list(json_: JsonFlag = False, limit: int = 100) -> None:
 
 
 @investigations_app.command("show")
-def investigations_show(investigation_id: int, json_: JsonFlag = False) -> None:
+def investigations_show(investigation_id: RowId, json_: JsonFlag = False) -> None:
     """Show one investigation: alerts, entities and findings, actions, log, warnings."""
     with _heron() as heron, heron.store.session() as session:
         detail = views.investigation_detail(session, investigation_id)
@@ -403,7 +406,7 @@ Comment = Annotated[str, typer.Option(help="Why; recorded with the decision.")]
 
 @actions_app.command("approve")
 def actions_approve(
-    action_id: int, comment: Comment = "", json_: JsonFlag = False
+    action_id: RowId, comment: Comment = "", json_: JsonFlag = False
 ) -> None:
     """Approve a pending action; heron then runs it and verifies the result."""
     with _heron() as heron:
@@ -413,7 +416,7 @@ def actions_approve(
 
 @actions_app.command("reject")
 def actions_reject(
-    action_id: int, comment: Comment = "", json_: JsonFlag = False
+    action_id: RowId, comment: Comment = "", json_: JsonFlag = False
 ) -> None:
     """Reject a pending action; nothing is changed in any mailbox."""
     with _heron() as heron:
@@ -422,7 +425,7 @@ def actions_reject(
 
 
 @actions_app.command("undo")
-def actions_undo(action_id: int, json_: JsonFlag = False) -> None:
+def actions_undo(action_id: RowId, json_: JsonFlag = False) -> None:
     """Undo an executed action: copies go back, blocks are lifted."""
     with _heron() as heron:
         action = heron.undo(action_id, by=heron.settings.operator)
@@ -430,7 +433,7 @@ def actions_undo(action_id: int, json_: JsonFlag = False) -> None:
 
 
 @actions_app.command("retry")
-def actions_retry(action_id: int, json_: JsonFlag = False) -> None:
+def actions_retry(action_id: RowId, json_: JsonFlag = False) -> None:
     """Run an approved action again after an interruption; done targets are not redone."""
     with _heron() as heron:
         action = heron.execute(action_id)

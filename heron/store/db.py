@@ -11,7 +11,12 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from heron.errors import ConfigError
@@ -26,7 +31,12 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = _create_engine(url)
+        try:
+            self.engine = _create_engine(url)
+        except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+            raise ConfigError(
+                f"HERON_DATABASE_URL: {_redacted(url)} cannot be used: {exc}"
+            ) from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
