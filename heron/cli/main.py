@@ -150,10 +150,11 @@ def report(
     """Record a user's report and run the user-reported playbook."""
     with _heron() as heron:
         raw = _read(file, heron)
-        submission = heron.report(raw, reporter=reporter, source=str(file))
+        submissions = heron.report_all(raw, reporter=reporter, source=str(file))
         heron.process()
-        result = _submission_view(heron, submission)
-    _print_results([result], json_)
+        shared: dict[int, dict[str, Any]] = {}
+        results = [_submission_view(heron, s, shared) for s in submissions]
+    _print_results(results, json_)
 
 
 @app.command()

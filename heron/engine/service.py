@@ -78,6 +78,7 @@ class Submission:
     sha256: str = ""
     investigation_id: int | None = None
     reporter: str = ""
+    kind: str = "none"
     warnings: list[str] = field(default_factory=list)
     error: str = ""
 
@@ -275,6 +276,40 @@ class Heron:
         else:
             summary.duplicates += 1
 
+    def report_all(
+        self, raw: bytes, *, reporter: str = "", source: str = ""
+    ) -> list[Submission]:
+        """Record a report and every further message it wraps.
+
+        A report wrapping several messages is a report of each: the first is unwrapped
+        as usual, the others are filed as reports of their own by the same reporter.
+        """
+        first = self.report(raw, reporter=reporter, source=source)
+        if first.kind != "attached":
+            return [first]
+        submissions = [first]
+        wrapper = parse_message(raw, self.limits)
+        extra = [
+            a
+            for a in wrapper.attachments
+            if a.message is not None and a.payload.strip() and a.sha256 != first.sha256
+        ]
+        for number, attachment in enumerate(extra, start=2):
+            try:
+                submissions.append(
+                    self.report(
+                        attachment.payload,
+                        reporter=first.reporter,
+                        source=f"{source}#{number}",
+                        unwrap=False,
+                    )
+                )
+            except MailParseError as exc:
+                submissions.append(
+                    Submission(source=f"{source}#{number}", error=str(exc))
+                )
+        return submissions
+
     def report(
         self, raw: bytes, *, reporter: str = "", source: str = "", unwrap: bool = True
     ) -> Submission:
@@ -328,7 +363,11 @@ class Heron:
             )
 
         self.store.retrying(store)
-        submission.sha256, submission.reporter = facts.sha256, reporter
+        submission.sha256, submission.reporter, submission.kind = (
+            facts.sha256,
+            reporter,
+            kind,
+        )
         submission.warnings.extend(
             f"{w.where}: {w.code}: {w.message}" for w in facts.all_warnings()
         )

@@ -95,3 +95,20 @@ def test_a_sender_inside_the_organisation_is_never_proposed_for_blocking(
     heron.close()
     assert detail["verdict"] == "malicious"
     assert not any(a["type"] == "block_sender" for a in detail["actions"])
+
+
+def test_a_report_wrapping_two_messages_files_both(heron):
+    wrapper = EmailMessage()
+    wrapper["From"] = "carol@example.org"
+    wrapper["To"] = "phish-report@example.org"
+    wrapper["Subject"] = "two odd mails"
+    wrapper.set_content("both look wrong")
+    from email import message_from_bytes, policy
+
+    for key in ("lunch", "payroll"):
+        raw = next(s.raw for s in org.sample_messages() if s.key == key)
+        wrapper.add_attachment(message_from_bytes(raw, policy=policy.default))
+    submissions = heron.report_all(bytes(wrapper))
+    assert len(submissions) == 2
+    assert {s.reporter for s in submissions} == {"carol@example.org"}
+    assert len(set(heron.process())) == 2
