@@ -21,6 +21,8 @@ class IntelLookup(Protocol):
 
     def lookup(self, kind: str, value: str) -> Sequence[object]: ...
 
+    def lookup_ip(self, ip: str) -> Sequence[object]: ...
+
 
 class ListMatch(Protocol):
     """One allow or block list entry that matched."""

@@ -1,16 +1,20 @@
 """URL and file-hash reputation from the loaded threat-intel feeds.
 
-A url is looked up as written, then by its host and the host's organisational domain;
-a file by its sha256, sha1 and md5. A hit is a high finding on the url or file entity;
-an entity that was looked up without a hit gets an informational finding, so "checked
-and not listed" stays distinct from "could not check".
+A url is looked up as written, then by its host and the host's organisational domain
+(or, for a host written as an ip address, by that address and the networks holding it);
+a file by its sha256, sha1 and md5; the sending ip by its address and networks. A hit
+is a high finding on the entity; an entity that was looked up without a hit gets an
+informational finding, so "checked and not listed" stays distinct from "could not
+check".
 """
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 
 from heron.analyzers.base import AnalyzerContext, AnalyzerResult, IntelLookup, analyzer
+from heron.analyzers.indicators import sending_ip
 from heron.domain.entities import EntityRef, EntityType, Finding
 from heron.domain.names import organisational_domain
 from heron.domain.verdicts import Severity
@@ -18,6 +22,7 @@ from heron.mail.facts import Attachment, Url
 
 URLS = "url-reputation"
 FILES = "file-reputation"
+IPS = "ip-reputation"
 
 
 @analyzer(
@@ -60,6 +65,34 @@ def check_files(context: AnalyzerContext) -> AnalyzerResult:
     )
 
 
+@analyzer(
+    IPS,
+    accepts=(EntityType.IP,),
+    needs=("intel",),
+    description="Looks up the sending ip in the threat-intel feeds, by address and network.",
+)
+def check_sending_ip(context: AnalyzerContext) -> AnalyzerResult:
+    intel = context.lookups.intel
+    if intel is None or context.lookups.intel_size == 0:
+        return AnalyzerResult.not_applicable("no threat-intel feeds are loaded")
+    ip = sending_ip(context.message)
+    if not ip:
+        return AnalyzerResult.not_applicable(
+            "no public sending ip in the Received chain"
+        )
+    entity = EntityRef(EntityType.IP, ip)
+    hits = intel.lookup_ip(ip)
+    if hits:
+        finding = _hit(IPS, entity, hits, f"the sending ip {ip} is listed")
+        return AnalyzerResult.from_findings([finding], finding.summary)
+    finding = Finding(
+        IPS, entity, "not-listed", Severity.INFORMATIONAL, "not listed in threat intel"
+    )
+    return AnalyzerResult.from_findings(
+        [finding], "", clean_summary=f"the sending ip {ip} is not listed"
+    )
+
+
 def _unique_urls(urls: list[Url]) -> list[Url]:
     return list({u.url: u for u in urls}.values())
 
@@ -67,18 +100,28 @@ def _unique_urls(urls: list[Url]) -> list[Url]:
 def _url_finding(intel: IntelLookup, url: Url) -> Finding:
     entity = EntityRef(EntityType.URL, url.url)
     checks = [("url", url.url, "the url")]
-    if url.host:
+    if _is_ip(url.host):
+        checks.append(("ip", url.host.strip("[]"), f"its host {url.host}"))
+    elif url.host:
         checks.append(("domain", url.host, f"its host {url.host}"))
         org = organisational_domain(url.host)
         if org != url.host:
             checks.append(("domain", org, f"its domain {org}"))
     for kind, value, what in checks:
-        hits = intel.lookup(kind, value)
+        hits = intel.lookup_ip(value) if kind == "ip" else intel.lookup(kind, value)
         if hits:
             return _hit(URLS, entity, hits, f"{what} is listed")
     return Finding(
         URLS, entity, "not-listed", Severity.INFORMATIONAL, "not listed in threat intel"
     )
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def _file_finding(intel: IntelLookup, attachment: Attachment) -> Finding:

@@ -42,6 +42,7 @@ USER_REPORTED_MESSAGE = Playbook(
         PlaybookStep(
             "Check file reputation", "file-reputation", when="has_attachments"
         ),
+        PlaybookStep("Check sending ip reputation", "ip-reputation"),
         PlaybookStep("Check organisation allow and block lists", "org-lists"),
     ),
 )

@@ -3,6 +3,7 @@ from heron.domain.entities import EntityRef, EntityType
 from heron.domain.verdicts import Severity, StepStatus
 from heron.intel.lists import ListEntry, OrgLists
 from heron.intel.model import FeedResult, Indicator, IntelIndex
+from heron.mail.parse import parse_message as parse
 from tests.factories import address, attachment, auth, facts, url
 
 
@@ -153,6 +154,31 @@ def test_url_whose_domain_is_listed_is_high():
     message = facts(urls=(url("https://a.b.evil.test/x"),))
     lookups = _intel(Indicator("domain", "evil.test", "test-feed"))
     assert run("url-reputation", message, lookups).findings[0].severity is Severity.HIGH
+
+
+def test_url_on_a_listed_ip_network_is_high():
+    message = facts(urls=(url("http://203.0.113.9/login"), url("https://fine.test/")))
+    lookups = _intel(Indicator("ip-network", "203.0.113.0/24", "test-feed", "phishing"))
+    result = run("url-reputation", message, lookups)
+    severities = {f.entity.value: f.severity for f in result.findings}
+    assert severities["http://203.0.113.9/login"] is Severity.HIGH
+    assert severities["https://fine.test/"] is Severity.INFORMATIONAL
+
+
+def test_listed_sending_ip_is_high_and_an_unlisted_one_is_checked():
+    hop = "from mx.evil.test (mx.evil.test [185.220.101.7]) by mx.example.org"
+    message = parse(
+        f"Received: {hop}\r\nFrom: a@evil.test\r\nSubject: x\r\n\r\nbody\r\n".encode()
+    )
+    listed = run(
+        "ip-reputation", message, _intel(Indicator("ip", "185.220.101.7", "f"))
+    )
+    assert [(f.entity.value, f.severity) for f in listed.findings] == [
+        ("185.220.101.7", Severity.HIGH)
+    ]
+    other = run("ip-reputation", message, _intel(Indicator("ip", "192.0.2.1", "f")))
+    assert [f.severity for f in other.findings] == [Severity.INFORMATIONAL]
+    assert other.status is StepStatus.NOTHING_FOUND
 
 
 def test_reputation_without_feeds_says_it_could_not_check():
