@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from heron.errors import ConfigError
@@ -55,6 +55,17 @@ class Settings(BaseSettings):
         le=24 * 3650,
         description="An alert joins an open investigation this recent",
     )
+    scoring_weights: Annotated[dict[str, int], NoDecode] = Field(
+        default_factory=dict,
+        description="Points per finding, keyed 'analyzer' or 'analyzer/code'; a finding "
+        "no key names is worth its severity's points (low 1, medium 2, high 6)",
+    )
+    suspicious_points: int = Field(
+        2, ge=1, le=1000, description="Points that make an entity suspicious"
+    )
+    malicious_points: int = Field(
+        6, ge=1, le=1000, description="Points that make an entity malicious"
+    )
     workers: int = Field(4, ge=1, le=64, description="In-process worker threads")
     log_format: str = Field("text", description="text or json")
 
@@ -78,6 +89,37 @@ class Settings(BaseSettings):
             if not re.fullmatch(r"(?:[a-z0-9-]+\.)+[a-z0-9-]+", domain.strip().lower()):
                 raise ValueError(f"{domain!r} is not a domain name")
         return [d.strip().lower() for d in value]
+
+    @field_validator("scoring_weights", mode="before")
+    @classmethod
+    def _weights_from_text(cls, value: object) -> object:
+        """Weights come from the environment as JSON or as ``key=points,...`` text."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if text.startswith("{"):
+            return json.loads(text)
+        pairs = [item.partition("=") for item in text.split(",") if item.strip()]
+        return {key.strip(): points.strip() for key, _, points in pairs}
+
+    @field_validator("scoring_weights")
+    @classmethod
+    def _weight_keys(cls, value: dict[str, int]) -> dict[str, int]:
+        for key, points in value.items():
+            if not re.fullmatch(r"[a-z0-9-]+(?:/[a-z0-9-]+)?", key):
+                raise ValueError(f"{key!r} is not 'analyzer' or 'analyzer/code'")
+            if not -1000 <= points <= 1000:
+                raise ValueError(f"{key!r}: points must lie between -1000 and 1000")
+        return value
+
+    @model_validator(mode="after")
+    def _thresholds_in_order(self) -> Settings:
+        if self.suspicious_points > self.malicious_points:
+            raise ValueError(
+                "suspicious_points must not exceed malicious_points "
+                f"({self.suspicious_points} > {self.malicious_points})"
+            )
+        return self
 
     @field_validator("log_format")
     @classmethod
@@ -156,8 +198,11 @@ def _read_config_file() -> dict[str, Any]:
 def _describe(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
-        name = ".".join(str(p) for p in error["loc"]) or "settings"
+        name = ".".join(str(p) for p in error["loc"])
         value = error.get("input")
+        if not name:
+            lines.append(f"settings do not agree: {error['msg']}")
+            continue
         if error["type"] == "extra_forbidden":
             lines.append(
                 f"unknown setting {name!r} (in the config file or the environment)"

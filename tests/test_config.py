@@ -54,3 +54,22 @@ def test_invalid_toml_is_an_error_naming_the_file(tmp_path: Path):
     (tmp_path / "heron.toml").write_text("workers = = 3\n")
     with pytest.raises(ConfigError, match="heron.toml"):
         load_settings()
+
+
+def test_scoring_weights_read_as_pairs_or_json(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("HERON_SCORING_WEIGHTS", "links/shortener=3, reputation=8")
+    assert load_settings().scoring_weights == {"links/shortener": 3, "reputation": 8}
+    monkeypatch.setenv("HERON_SCORING_WEIGHTS", '{"headers/reply-to": 0}')
+    assert load_settings().scoring_weights == {"headers/reply-to": 0}
+
+
+def test_a_malformed_weight_key_names_the_setting(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("HERON_SCORING_WEIGHTS", "Links Shortener=3")
+    with pytest.raises(ConfigError, match="scoring_weights"):
+        load_settings()
+
+
+def test_thresholds_out_of_order_stop_start_up(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("HERON_SUSPICIOUS_POINTS", "9")
+    with pytest.raises(ConfigError, match="suspicious_points must not exceed"):
+        load_settings()

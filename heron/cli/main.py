@@ -211,6 +211,7 @@ def _submission_view(
             "investigation_id": None,
             "status": "failed",
             "verdict": "unknown",
+            "reasons": [],
             "investigation_verdict": "unknown",
             "alerts": [],
             "entities": [],
@@ -225,12 +226,18 @@ def _submission_view(
                 session, investigation_id
             )
         detail = details[investigation_id]
-        verdict = views.message_verdict(session, investigation_id, submission.sha256)
+        verdict, reasons = views.message_verdict(
+            session, investigation_id, submission.sha256
+        )
     return {
         **base,
         "investigation_id": investigation_id,
         "status": detail["status"],
         "verdict": verdict,
+        "reasons": [
+            {k: r[k] for k in ("analyzer", "code", "severity", "points", "summary")}
+            for r in reasons
+        ],
         "investigation_verdict": detail["verdict"],
         "reporter": submission.reporter,
         "alerts": [

@@ -75,6 +75,14 @@ def investigation(detail: dict[str, Any]) -> None:
             verdict(detail["verdict"]),
         )
     )
+    if detail.get("reasons"):
+        console.print(Text("because:"))
+        for reason in detail["reasons"]:
+            console.print(
+                Text(
+                    f"  - [{reason['points']} pt] {reason['analyzer']}: {reason['summary']}"
+                )
+            )
     for entity in detail["entities"]:
         bad = [f for f in entity["findings"] if f["severity"] != "informational"]
         if entity["verdict"] in ("malicious", "suspicious") or bad:

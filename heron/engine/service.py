@@ -58,6 +58,9 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
 
+# How many reasons a verdict keeps: the findings worth most, enough to read at a glance.
+REASONS_KEPT = 8
+
 
 @dataclass
 class IngestSummary:
@@ -173,6 +176,28 @@ class Heron:
             trusted_authserv_ids=tuple(self.settings.trusted_authserv_ids),
             org_domains=tuple(sorted(self.org_domains(session))),
         )
+
+    @property
+    def weights(self) -> scoring.Weights:
+        """What each finding is worth, from the settings."""
+        return scoring.Weights(
+            overrides=dict(self.settings.scoring_weights),
+            suspicious=self.settings.suspicious_points,
+            malicious=self.settings.malicious_points,
+        )
+
+    def _reasons(self, *verdicts: EntityVerdict) -> list[dict[str, object]]:
+        """The top reasons behind verdicts, worth most first, each listed once."""
+        seen: dict[tuple[str, str, str], Finding] = {}
+        for verdict in verdicts:
+            for finding in verdict.reasons:
+                key = (finding.analyzer, finding.code, finding.summary)
+                seen.setdefault(key, finding)
+        ranked = sorted(
+            seen.values(),
+            key=lambda f: (-self.weights.points(f), -f.severity.rank),
+        )
+        return [scoring.reason_view(f, self.weights) for f in ranked[:REASONS_KEPT]]
 
     def org_domains(self, session: Session) -> set[str]:
         """The organisation's domains: those configured, and those of its mailboxes."""
@@ -590,20 +615,27 @@ class Heron:
         for row in rows:
             ref = EntityRef(EntityType(row.type), row.value)
             if ref.type is not EntityType.MESSAGE:
-                verdicts[ref] = scoring.entity_verdict(ref, by_entity.get(ref, []))
+                verdicts[ref] = scoring.entity_verdict(
+                    ref, by_entity.get(ref, []), self.weights
+                )
         for ref, facts in loaded:
             carried = {
                 e: verdicts[e] for e, _ in message_entities(facts, ref) if e in verdicts
             }
             scope = [f for e in (ref, *carried) for f in by_entity.get(e, [])]
-            verdicts[ref] = scoring.message_verdict(ref, scope, carried)
+            verdicts[ref] = scoring.message_verdict(ref, scope, carried, self.weights)
         for row in rows:
             ref = EntityRef(EntityType(row.type), row.value)
             if ref in verdicts:
                 row.verdict = verdicts[ref].verdict.value
+                row.reasons = self._reasons(verdicts[ref])
         overall = worst([verdicts[ref].verdict for ref, _ in loaded])
         investigation = _investigation(session, investigation_id)
         investigation.verdict = overall.value
+        deciding = [
+            verdicts[ref] for ref, _ in loaded if verdicts[ref].verdict is overall
+        ]
+        investigation.reasons = self._reasons(*deciding)
         threats = sum(1 for v in verdicts.values() if v.verdict.is_threat)
         repo.add_log(
             session,

@@ -35,6 +35,7 @@ def investigation_summary(session: Session, row: m.Investigation) -> dict[str, A
         "playbook": row.playbook,
         "status": row.status,
         "verdict": row.verdict,
+        "reasons": list(row.reasons or []),
         "alerts": alerts,
         "pending_actions": pending,
         "created_at": _time(row.created_at),
@@ -141,6 +142,7 @@ def entities_of(session: Session, investigation_id: int) -> list[dict[str, Any]]
             "value": e.value,
             "role": e.role,
             "verdict": e.verdict,
+            "reasons": list(e.reasons or []),
             "findings": findings.get((e.type, e.value), []),
         }
         for e in rows
@@ -180,12 +182,17 @@ def list_actions(
     return [action_view(a) for a in session.scalars(query)]
 
 
-def message_verdict(session: Session, investigation_id: int, sha256: str) -> str:
+def message_verdict(
+    session: Session, investigation_id: int, sha256: str
+) -> tuple[str, list[dict[str, Any]]]:
+    """A message's verdict in one investigation, with its reasons."""
     row = session.scalar(
-        select(m.InvestigationEntity.verdict).where(
+        select(m.InvestigationEntity).where(
             m.InvestigationEntity.investigation_id == investigation_id,
             m.InvestigationEntity.type == "message",
             m.InvestigationEntity.value == sha256,
         )
     )
-    return row or "unknown"
+    if row is None:
+        return "unknown", []
+    return row.verdict or "unknown", list(row.reasons or [])

@@ -175,6 +175,7 @@ class Investigation(Base):
     playbook: Mapped[str] = mapped_column(SafeString(64))
     status: Mapped[str] = mapped_column(SafeString(32), index=True, default="queued")
     verdict: Mapped[str] = mapped_column(SafeString(16), default="unknown")
+    reasons: Mapped[list[Any]] = mapped_column(SafeJSON(), default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
@@ -217,6 +218,7 @@ class InvestigationEntity(Base):
     role: Mapped[str] = mapped_column(SafeString(32), default="related")
     parent: Mapped[str] = mapped_column(SafeText, default="")
     verdict: Mapped[str] = mapped_column(SafeString(16), default="unknown")
+    reasons: Mapped[list[Any]] = mapped_column(SafeJSON(), default=list)
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -75,6 +75,9 @@ def test_investigate_json_prints_one_line_per_file_with_the_promised_fields(
     assert all(fields <= set(line) for line in lines)
     by_name = {Path(line["source"]).name: line for line in lines}
     assert by_name["phish.eml"]["verdict"] in ("malicious", "suspicious")
+    reasons = by_name["phish.eml"]["reasons"]
+    assert reasons and all(r["points"] > 0 and r["summary"] for r in reasons)
+    assert reasons == sorted(reasons, key=lambda r: -r["points"])
     assert by_name["broken.eml"]["warnings"]
     assert (
         by_name["empty.eml"]["status"] == "failed" and by_name["empty.eml"]["warnings"]

@@ -1,5 +1,5 @@
 from heron.domain.entities import EntityRef, EntityType, Finding
-from heron.domain.scoring import entity_verdict, message_verdict
+from heron.domain.scoring import Weights, entity_verdict, message_verdict, reason_view
 from heron.domain.verdicts import Severity, Verdict
 
 MESSAGE = EntityRef(EntityType.MESSAGE, "a" * 64)
@@ -76,3 +76,50 @@ def test_the_same_weak_sign_on_many_links_counts_once():
     ]
     carried = {u: entity_verdict(u, findings) for u in urls}
     assert message_verdict(MESSAGE, findings, carried).verdict is Verdict.CLEAN
+
+
+def test_a_weight_for_analyzer_and_code_overrides_the_severity_points():
+    findings = [finding(MESSAGE, Severity.LOW, "a")]
+    heavy = Weights(overrides={"test/a": 6})
+    assert entity_verdict(MESSAGE, findings).verdict is Verdict.CLEAN
+    assert entity_verdict(MESSAGE, findings, heavy).verdict is Verdict.MALICIOUS
+
+
+def test_the_more_specific_weight_wins_and_zero_silences_a_finding():
+    findings = [finding(URL, Severity.HIGH, "listed")]
+    weights = Weights(overrides={"test": 6, "test/listed": 0})
+    assert entity_verdict(URL, findings, weights).verdict is Verdict.CLEAN
+
+
+def test_an_analyzer_weight_leaves_its_informational_findings_at_zero():
+    weights = Weights(overrides={"test": 5})
+    assert weights.points(finding(MESSAGE, Severity.INFORMATIONAL)) == 0
+    assert weights.points(finding(MESSAGE, Severity.LOW)) == 5
+
+
+def test_thresholds_are_configurable():
+    findings = [finding(MESSAGE, Severity.MEDIUM, c) for c in "ab"]
+    strict = Weights(suspicious=5, malicious=10)
+    assert entity_verdict(MESSAGE, findings).verdict is Verdict.SUSPICIOUS
+    assert entity_verdict(MESSAGE, findings, strict).verdict is Verdict.CLEAN
+
+
+def test_reasons_come_worth_most_first_and_say_their_points():
+    findings = [
+        finding(MESSAGE, Severity.LOW, "weak"),
+        finding(MESSAGE, Severity.HIGH, "strong"),
+        finding(MESSAGE, Severity.MEDIUM, "middle"),
+    ]
+    result = entity_verdict(MESSAGE, findings)
+    assert [f.code for f in result.reasons] == ["strong", "middle", "weak"]
+    view = reason_view(result.reasons[0])
+    assert view["points"] == 6 and view["summary"] == "strong high"
+    assert view["entity"] == f"message:{'a' * 64}"
+
+
+def test_a_message_flagged_by_what_it_carries_lists_the_carried_reasons():
+    findings = [finding(URL, Severity.HIGH, "listed")]
+    carried = {URL: entity_verdict(URL, findings)}
+    result = message_verdict(MESSAGE, findings, carried)
+    assert result.verdict is Verdict.MALICIOUS
+    assert [f.code for f in result.reasons] == ["listed"]
