@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 from heron.cli import output
 from heron.engine import views
 from heron.engine.service import Heron
 from heron.samples import org
-
-DEMO_CONFIG = f"""# Written by `heron demo` for its sample organisation; edit or delete freely.
-org_domains = ["{org.ORG_DOMAIN}"]
-trusted_authserv_ids = ["{org.RECEIVER}"]
-"""
-
-
-def write_demo_config() -> None:
-    """Give the sample organisation its settings, unless HERON_HOME has a config file."""
-    home = Path(os.environ.get("HERON_HOME", ".heron"))
-    path = Path(os.environ.get("HERON_CONFIG", home / "heron.toml"))
-    if path.exists():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(DEMO_CONFIG, encoding="utf-8")
 
 
 def run_demo(heron: Heron, *, as_json: bool = False) -> dict[str, Any]:

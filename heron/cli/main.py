@@ -22,6 +22,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
 from heron import __version__
 from heron.cli import output
@@ -59,6 +60,9 @@ RowId = Annotated[
 ]
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
 @app.callback()
 def main(
     log_level: Annotated[
@@ -69,6 +73,11 @@ def main(
     ] = False,
 ) -> None:
     """heron investigates reported mail, proposes remediation and runs what people approve."""
+    if log_level.upper() not in LOG_LEVELS:
+        raise typer.BadParameter(
+            f"{log_level!r} is not one of {', '.join(LOG_LEVELS)}",
+            param_hint="--log-level",
+        )
     _configure_logging(log_level, log_json)
 
 
@@ -174,6 +183,10 @@ def investigate(
         shared: dict[int, dict[str, Any]] = {}
         results = [_submission_view(heron, s, shared) for s in submissions]
     _print_results(results, json_)
+    missing = [str(f) for f in files if not f.exists()]
+    if missing:
+        output.error("error:", f"no such file or folder: {', '.join(missing)}")
+        raise typer.Exit(1)
 
 
 def _submit_all(heron: Heron, files: list[Path]) -> list[Submission]:
@@ -204,10 +217,14 @@ def _submission_view(
     """The JSON line of one submitted file. ``details`` caches investigations that
     several files share."""
     details = {} if details is None else details
-    base: dict[str, Any] = {"source": submission.source, "sha256": submission.sha256}
+    base: dict[str, Any] = {
+        "source": submission.source,
+        "sha256": submission.sha256 or None,
+    }
     if submission.error or not submission.sha256:
         return {
             **base,
+            "reporter": submission.reporter or None,
             "investigation_id": None,
             "status": "failed",
             "verdict": "unknown",
@@ -316,6 +333,9 @@ def _print_results(results: list[dict[str, Any]], as_json: bool) -> None:
             for r in results
         ],
     )
+    for r in results:
+        if r["status"] == "failed":
+            output.console.print(Text(f"{r['source']}: {'; '.join(r['warnings'])}"))
 
 
 def _read(file: Path, heron: Heron) -> bytes:
@@ -329,10 +349,16 @@ def _read(file: Path, heron: Heron) -> bytes:
 
 
 @investigations_app.command("list")
-def investigations_list(json_: JsonFlag = False, limit: int = 100) -> None:
+def investigations_list(
+    json_: JsonFlag = False,
+    limit: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Show at most this many.")
+    ] = 100,
+) -> None:
     """List investigations, newest first."""
     with _heron() as heron, heron.store.session() as session:
         rows = views.list_investigations(session, limit)
+        total = views.count_investigations(session)
     if json_:
         output.json_line(rows)
         return
@@ -352,6 +378,10 @@ def investigations_list(json_: JsonFlag = False, limit: int = 100) -> None:
             for r in rows
         ],
     )
+    if total > len(rows):
+        output.console.print(
+            Text(f"newest {len(rows)} of {total}; see more with --limit {total}")
+        )
 
 
 @investigations_app.command("show")
@@ -565,9 +595,8 @@ def intel_show(json_: JsonFlag = False) -> None:
 @app.command()
 def demo(json_: JsonFlag = False) -> None:
     """Build a small sample organisation under HERON_HOME, file reports and investigate."""
-    from heron.cli.demo import run_demo, write_demo_config
+    from heron.cli.demo import run_demo
 
-    write_demo_config()
     with _heron() as heron:
         run_demo(heron, as_json=json_)
 

@@ -75,6 +75,17 @@ def investigation(detail: dict[str, Any]) -> None:
             verdict(detail["verdict"]),
         )
     )
+    for alert in detail.get("alerts", []):
+        console.print(
+            Text(
+                f"alert {alert['id']}: {alert['name']} "
+                f"({alert['severity']}, {alert['category']}) at {alert['created_at']}"
+            )
+        )
+    for role, label in (("reporter", "reported by"), ("recipient", "copies in")):
+        people = [e["value"] for e in detail["entities"] if e["role"] == role]
+        if people:
+            console.print(Text(f"{label}: {', '.join(sorted(people))}"))
     if detail.get("reasons"):
         console.print(Text("because:"))
         for reason in detail["reasons"]:

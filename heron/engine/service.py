@@ -381,7 +381,7 @@ class Heron:
                     source or "report",
                     (
                         EntityRef(EntityType.MESSAGE, facts.sha256),
-                        EntityRef(EntityType.SENDER, reporter),
+                        EntityRef(EntityType.MAILBOX, reporter),
                     ),
                     {"reporter": reporter, "report_kind": kind, "source": source},
                 ),
@@ -476,7 +476,7 @@ class Heron:
         alert.investigation_id = investigation.id
         repo.add_entity(session, investigation.id, message, role="investigated")
         for entity in entities:
-            if entity.type is EntityType.SENDER and event.type == "message.reported":
+            if entity.type is EntityType.MAILBOX and event.type == "message.reported":
                 repo.add_entity(
                     session, investigation.id, entity, role="reporter", parent=message
                 )
@@ -684,25 +684,29 @@ class Heron:
         started = utcnow()
         expires_at = utcnow() + self.settings.action_expiry
         proposed = 0
+        notes: list[str] = []
         for ref, facts in loaded:
             verdict = verdicts[ref]
             if verdict.verdict is not Verdict.MALICIOUS:
                 continue
             reason = "; ".join(f.summary for f in verdict.reasons[:3])
             proposed += self._propose_soft_delete(
-                session, investigation_id, ref, reason, expires_at
+                session, investigation_id, ref, reason, expires_at, notes
             )
             proposed += self._propose_block(
-                session, investigation_id, facts, reason, expires_at
+                session, investigation_id, facts, reason, expires_at, notes
             )
+        summary = (
+            f"{proposed} action(s) proposed, awaiting approval"
+            if proposed
+            else "no remediation proposed"
+        )
         repo.add_log(
             session,
             investigation_id,
             "Propose actions",
             "completed" if proposed else "nothing found",
-            f"{proposed} action(s) proposed, awaiting approval"
-            if proposed
-            else "no remediation proposed",
+            "; ".join([summary, *notes]),
             started_at=started,
         )
 
@@ -713,6 +717,7 @@ class Heron:
         ref: EntityRef,
         reason: str,
         expires_at: datetime,
+        notes: list[str],
     ) -> int:
         reachable, unreachable, prevented = [], [], []
         for copy in repo.copies_of(session, ref.value):
@@ -723,14 +728,18 @@ class Heron:
             else:
                 reachable.append(copy.id)
         if unreachable:
+            unreached = (
+                f"no connector reaches {len(unreachable)} mailbox(es) holding a copy: "
+                + ", ".join(unreachable[:10])
+            )
+            notes.append(unreached)
             repo.add_warning(
                 session,
                 investigation_id,
                 "actions",
                 "no-connector",
                 ref.value[:12],
-                f"no connector reaches {len(unreachable)} mailbox(es): "
-                + ", ".join(unreachable[:10]),
+                unreached,
             )
         if not reachable:
             return 0
@@ -753,6 +762,7 @@ class Heron:
         facts: MessageFacts,
         reason: str,
         expires_at: datetime,
+        notes: list[str],
     ) -> int:
         if facts.from_ is None or not facts.from_.address:
             return 0
@@ -761,6 +771,16 @@ class Heron:
             return (
                 0  # never block the organisation itself: its own mail, or a spoof of it
             )
+        standing = repo.standing_action(
+            session, "block_sender", facts.from_.address, besides=investigation_id
+        )
+        if standing is not None:
+            notes.append(
+                f"block of {facts.from_.address} not proposed again: action "
+                f"{standing.id} of investigation {standing.investigation_id} "
+                f"is {standing.status}"
+            )
+            return 0
         _, new = repo.propose_action(
             session,
             investigation_id,

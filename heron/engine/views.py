@@ -51,6 +51,11 @@ def list_investigations(session: Session, limit: int = 100) -> list[dict[str, An
     return [investigation_summary(session, row) for row in rows]
 
 
+def count_investigations(session: Session) -> int:
+    """How many investigations the store holds."""
+    return session.scalar(select(func.count()).select_from(m.Investigation)) or 0
+
+
 def investigation_detail(session: Session, investigation_id: int) -> dict[str, Any]:
     """Everything about one investigation: alerts, entities with findings, actions, log."""
     row = _investigation(session, investigation_id)

@@ -217,7 +217,15 @@ def add_entity(
         )
         session.add(row)
         session.flush()
+    elif ROLE_RANK.get(role, 0) > ROLE_RANK.get(row.role, 0):
+        row.role = role
     return row
+
+
+# Which role an entity keeps when several steps record it: a mailbox found in the To
+# header ("related") that also holds a copy is a "recipient"; the reporter's mailbox
+# stays "reporter".
+ROLE_RANK = {"related": 0, "recipient": 1, "reporter": 2, "investigated": 3}
 
 
 def add_entities(
@@ -383,6 +391,23 @@ def propose_action(
     session.add(row)
     session.flush()
     return row, True
+
+
+def standing_action(
+    session: Session, type_: str, target: str, *, besides: int
+) -> m.Action | None:
+    """An action of this type on this target in another investigation that still
+    stands: waiting for a decision, approved, running or done (and not undone)."""
+    return session.scalar(
+        select(m.Action)
+        .where(
+            m.Action.key == row_key(type_, target),
+            m.Action.investigation_id != besides,
+            m.Action.status.in_(("pending", "approved", "running", "completed")),
+        )
+        .order_by(m.Action.id)
+        .limit(1)
+    )
 
 
 def list_entries(session: Session) -> list[m.ListEntryRecord]:

@@ -173,3 +173,37 @@ def test_text_from_mail_is_printed_as_written_never_as_formatting(
     assert listed.exit_code == 0 and "[/x]" in listed.stdout
     shown = invoke("investigations", "show", "1")
     assert shown.exit_code == 0 and "[/x]" in shown.stdout
+
+
+def test_an_unknown_log_level_is_a_usage_error_not_a_traceback(home: Path):
+    result = runner.invoke(app, ["--log-level", "bogus", "settings"])
+    assert result.exit_code == 2
+    assert "--log-level" in result.output and "bogus" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_missing_path_keeps_its_line_and_fails_the_command(
+    home: Path, tmp_path: Path
+):
+    phish = tmp_path / "phish.eml"
+    phish.write_bytes(next(s.raw for s in org.sample_messages() if s.key == "payroll"))
+    missing = tmp_path / "nowhere.eml"
+    result = invoke("investigate", "--json", str(phish), str(missing))
+    assert result.exit_code == 1
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    [gone] = [line for line in lines if line["source"] == str(missing)]
+    assert gone["status"] == "failed" and gone["sha256"] is None
+    assert gone["warnings"] == ["read-error: no such file or folder"]
+
+
+def test_the_investigation_list_says_when_it_shows_only_the_newest(
+    home: Path, tmp_path: Path
+):
+    for index in range(3):
+        mail = tmp_path / f"m{index}.eml"
+        mail.write_bytes(
+            f"From: a{index}@sender.test\nSubject: note {index}\n\nhello\n".encode()
+        )
+        invoke("investigate", str(mail))
+    result = invoke("investigations", "list", "--limit", "2")
+    assert "newest 2 of 3" in result.stdout

@@ -269,3 +269,51 @@ def test_a_phish_copying_a_newsletters_message_id_and_from_never_targets_its_cop
     assert not any(a["type"] == "soft_delete" for a in case["actions"])
     recipients = [e for e in case["entities"] if e["role"] == "recipient"]
     assert recipients == []
+
+
+def test_a_sender_already_proposed_for_blocking_is_not_proposed_again(
+    heron, organisation
+):
+    first = report(heron, "alice@example.org", "payroll")
+    assert "block_sender" in pending(heron, first)
+    variant = (
+        sample("payroll")
+        .replace(b"payroll.20261101@", b"payroll.second@")
+        .replace(b"confirm your salary account", b"your salary account is on hold")
+    )
+    heron.report(org.user_report("bob@example.org", variant))
+    [second] = heron.process()
+    assert second != first
+    assert "block_sender" not in pending(heron, second)
+    [step] = [e for e in detail(heron, second)["log"] if e["step"] == "Propose actions"]
+    assert "not proposed again" in step["summary"]
+
+
+def test_mailboxes_holding_copies_are_recipients_and_reporters_mailboxes(
+    heron, organisation
+):
+    investigation_id = report(heron, "alice@example.org", "payroll")
+    roles = {
+        (e["type"], e["value"]): e["role"]
+        for e in detail(heron, investigation_id)["entities"]
+    }
+    assert roles[("mailbox", "alice@example.org")] == "reporter"
+    assert roles[("mailbox", "bob@example.org")] == "recipient"
+
+
+def test_copies_no_connector_reaches_are_named_in_the_log(heron, tmp_path):
+    loose = tmp_path / "copy.eml"
+    loose.write_bytes(sample("payroll"))
+    heron.ingest([loose], mailbox="erin@example.org")
+    intel = heron.settings.home / "intel"
+    intel.mkdir(parents=True, exist_ok=True)
+    (intel / "feed.txt").write_text(org.INTEL_FEED)
+    heron.reload_intel()
+    investigation_id = report(heron, "erin@example.org", "payroll")
+    [step] = [
+        e
+        for e in detail(heron, investigation_id)["log"]
+        if e["step"] == "Propose actions"
+    ]
+    assert "no connector reaches 1 mailbox(es)" in step["summary"]
+    assert "erin@example.org" in step["summary"]
