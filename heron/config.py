@@ -32,7 +32,9 @@ class Settings(BaseSettings):
     )
     database_url: str = Field("", description="SQLAlchemy URL; default SQLite in home")
     operator: str = Field(
-        default_factory=lambda: os.environ.get("USER", "operator"),
+        default_factory=lambda: os.environ.get("USER") or "operator",
+        min_length=1,
+        max_length=200,
         description="Name recorded as the decider of actions taken on the command line",
     )
     intel_paths: Annotated[list[Path], NoDecode] = Field(
@@ -100,6 +102,11 @@ class Settings(BaseSettings):
         if text.startswith("{"):
             return json.loads(text)
         pairs = [item.partition("=") for item in text.split(",") if item.strip()]
+        for key, equals, _ in pairs:
+            if not equals:
+                raise ValueError(
+                    f"{key.strip()!r} is not key=points (e.g. links/shortener=3)"
+                )
         return {key.strip(): points.strip() for key, _, points in pairs}
 
     @field_validator("scoring_weights")
@@ -116,8 +123,9 @@ class Settings(BaseSettings):
     def _thresholds_in_order(self) -> Settings:
         if self.suspicious_points > self.malicious_points:
             raise ValueError(
-                "suspicious_points must not exceed malicious_points "
-                f"({self.suspicious_points} > {self.malicious_points})"
+                "HERON_SUSPICIOUS_POINTS (suspicious_points) must not exceed "
+                "HERON_MALICIOUS_POINTS (malicious_points): "
+                f"{self.suspicious_points} > {self.malicious_points}"
             )
         return self
 
@@ -160,6 +168,7 @@ def load_settings(**overrides: Any) -> Settings:
     Raises ConfigError naming the setting when a value is bad.
     """
     file_values = _read_config_file()
+    _refuse_unknown_environment()
     try:
         env_names = {
             k[len("HERON_") :].lower() for k in os.environ if k.startswith("HERON_")
@@ -173,6 +182,27 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(
             f"a setting could not be read from the environment: {exc}"
         ) from None
+
+
+# HERON_ variables that are not settings: the config file's path and the test suite's.
+NOT_SETTINGS = ("HERON_CONFIG", "HERON_TEST_")
+
+
+def _refuse_unknown_environment() -> None:
+    """A misspelt HERON_ variable stops start-up, as a misspelt config key does."""
+    known = {f"HERON_{name.upper()}" for name in Settings.model_fields}
+    unknown = sorted(
+        name
+        for name in os.environ
+        if name.startswith("HERON_")
+        and name not in known
+        and not name.startswith(NOT_SETTINGS)
+    )
+    if unknown:
+        raise ConfigError(
+            f"unknown setting {', '.join(unknown)} in the environment; "
+            "unset it; `heron settings` lists the known ones"
+        )
 
 
 def _read_config_file() -> dict[str, Any]:

@@ -71,5 +71,31 @@ def test_a_malformed_weight_key_names_the_setting(monkeypatch: pytest.MonkeyPatc
 
 def test_thresholds_out_of_order_stop_start_up(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("HERON_SUSPICIOUS_POINTS", "9")
-    with pytest.raises(ConfigError, match="suspicious_points must not exceed"):
+    with pytest.raises(
+        ConfigError, match="HERON_SUSPICIOUS_POINTS .suspicious_points. must not exceed"
+    ):
         load_settings()
+
+
+def test_a_misspelt_environment_variable_stops_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setenv("HERON_ORG_DOMAIN", "example.org")
+    with pytest.raises(ConfigError, match="unknown setting HERON_ORG_DOMAIN"):
+        load_settings()
+
+
+def test_an_empty_operator_is_refused(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("HERON_OPERATOR", "")
+    with pytest.raises(ConfigError, match="HERON_OPERATOR"):
+        load_settings()
+
+
+def test_a_weight_for_an_analyzer_heron_lacks_stops_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    from heron.engine.service import Heron
+
+    monkeypatch.setenv("HERON_SCORING_WEIGHTS", "url-reputaton=8")
+    with pytest.raises(ConfigError, match="no analyzer is called 'url-reputaton'"):
+        Heron(load_settings())

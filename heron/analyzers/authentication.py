@@ -59,6 +59,11 @@ def trusted_header(
     return next((h for h in headers if h.authserv_id.lower() in wanted), None)
 
 
+def _hop(header: AuthenticationResults) -> str:
+    """The hop's name for a summary, even when its header names none."""
+    return header.authserv_id or "the receiving hop (no authserv-id)"
+
+
 def _results(header: AuthenticationResults, method: str) -> list[AuthResult]:
     return [r for r in header.results if r.method.lower() == method]
 
@@ -80,7 +85,7 @@ def _spf(header: AuthenticationResults, message: EntityRef) -> list[Finding]:
             message,
             f"spf-{outcome}",
             severity,
-            f"SPF {outcome} for {domain or 'an unnamed domain'} at {header.authserv_id}",
+            f"SPF {outcome} for {domain or 'an unnamed domain'} at {_hop(header)}",
             {"domain": domain, "hop": header.authserv_id, "reason": result.reason},
         )
     ]
@@ -102,7 +107,7 @@ def _composite(header: AuthenticationResults, message: EntityRef) -> list[Findin
             message,
             "compauth-fail",
             Severity.MEDIUM,
-            f"composite authentication {failed[0].result} at {header.authserv_id}"
+            f"composite authentication {failed[0].result} at {_hop(header)}"
             + (f" (reason {reason})" if reason else ""),
             {"hop": header.authserv_id, "reason": reason},
         )

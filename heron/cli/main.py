@@ -566,9 +566,12 @@ def _entry(list_: str, kind: str, value: str) -> ListEntry:
 def intel_show(json_: JsonFlag = False) -> None:
     """Show the loaded feeds, indicator counts and feed warnings."""
     with _heron() as heron:
-        index = heron.reload_intel()
+        index = heron.intel
         view: dict[str, Any] = {
-            "feeds": index.feeds,
+            "feeds": [
+                {"feed": feed, "indicators": index.feed_sizes.get(feed, 0)}
+                for feed in index.feeds
+            ],
             "indicators": len(index),
             "warnings": [
                 {"feed": w.feed, "where": w.where, "message": w.message}
@@ -582,7 +585,7 @@ def intel_show(json_: JsonFlag = False) -> None:
         f"{view['indicators']} indicators from {len(view['feeds'])} feed(s)"
     )
     for feed in view["feeds"]:
-        output.console.print(f"  {feed}")
+        output.console.print(Text(f"  {feed['feed']}: {feed['indicators']}"))
     for warning in view["warnings"][:50]:
         output.console.print(
             output.styled(

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from heron import analyzers
 from heron.actions import service as actions
 from heron.analyzers import Lookups
 from heron.analyzers.indicators import message_entities
@@ -91,6 +92,7 @@ class Heron:
 
     def __init__(self, settings: Settings, *, runner: TaskRunner | None = None) -> None:
         self.settings = settings
+        _check_weights(settings)
         try:
             settings.home.mkdir(parents=True, exist_ok=True)
             settings.blob_dir.mkdir(parents=True, exist_ok=True)
@@ -771,6 +773,14 @@ class Heron:
             return (
                 0  # never block the organisation itself: its own mail, or a spoof of it
             )
+        allowed = self.lookups(session).org_lists
+        match = allowed.match_sender(facts.from_.address) if allowed else None
+        if match is not None and match.list == "allow":
+            notes.append(
+                f"block of {facts.from_.address} not proposed: the allow list holds "
+                f"{match.kind} {match.value}"
+            )
+            return 0
         standing = repo.standing_action(
             session, "block_sender", facts.from_.address, besides=investigation_id
         )
@@ -857,6 +867,21 @@ def _investigation(session: Session, investigation_id: int) -> m.Investigation:
             f"no investigation {investigation_id}; `heron investigations list` shows them"
         )
     return row
+
+
+def _check_weights(settings: Settings) -> None:
+    """Every weight names an analyzer heron has, so a typo cannot go unnoticed."""
+    unknown = sorted(
+        key
+        for key in settings.scoring_weights
+        if key.partition("/")[0] not in analyzers.REGISTRY
+    )
+    if unknown:
+        raise ConfigError(
+            f"HERON_SCORING_WEIGHTS (scoring_weights): no analyzer is called "
+            f"{', '.join(repr(k.partition('/')[0]) for k in unknown)}; the analyzers "
+            f"are {', '.join(sorted(analyzers.REGISTRY))}"
+        )
 
 
 def _investigated(session: Session, investigation_id: int) -> list[EntityRef]:

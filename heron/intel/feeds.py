@@ -106,7 +106,6 @@ def load_feeds(paths: Iterable[Path]) -> IntelIndex:
         try:
             index.add(load_feed(path))
         except IntelFeedError as error:
-            logger.warning("feed %s not loaded: %s", path, error)
             index.warnings.append(FeedWarning(path.name, "file", str(error)))
     return index
 

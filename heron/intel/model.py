@@ -55,11 +55,15 @@ class IntelIndex:
     def __init__(self) -> None:
         self._by_key: dict[tuple[str, str], list[Indicator]] = defaultdict(list)
         self.feeds: list[str] = []
+        self.feed_sizes: dict[str, int] = {}
         self.warnings: list[FeedWarning] = []
         self._networks: dict[tuple[int, int], dict[str, list[Indicator]]] = {}
 
     def add(self, result: FeedResult) -> None:
         self.feeds.append(result.feed)
+        self.feed_sizes[result.feed] = self.feed_sizes.get(result.feed, 0) + len(
+            result.indicators
+        )
         self.warnings.extend(result.warnings)
         for indicator in result.indicators:
             self._by_key[(indicator.kind, indicator.value)].append(indicator)

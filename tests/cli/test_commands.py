@@ -207,3 +207,17 @@ def test_the_investigation_list_says_when_it_shows_only_the_newest(
         invoke("investigate", str(mail))
     result = invoke("investigations", "list", "--limit", "2")
     assert "newest 2 of 3" in result.stdout
+
+
+def test_intel_show_counts_indicators_per_feed(home: Path):
+    intel = home / "intel"
+    intel.mkdir(parents=True)
+    (intel / "urls.txt").write_text("https://a.evil.test/x\nhttps://b.evil.test/y\n")
+    (intel / "hashes.txt").write_text("d41d8cd98f00b204e9800998ecf8427e\n")
+    result = invoke("intel", "show", "--json")
+    view = json.loads(result.stdout)
+    assert view["feeds"] == [
+        {"feed": "hashes.txt", "indicators": 1},
+        {"feed": "urls.txt", "indicators": 2},
+    ]
+    assert view["indicators"] == 3

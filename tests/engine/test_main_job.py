@@ -15,6 +15,7 @@ from heron.engine.service import Heron
 from heron.errors import ActionError, ApprovalRequired
 from heron.samples import org
 from heron.store import models as m
+from heron.store import repository as repo
 from heron.store.models import utcnow
 
 
@@ -317,3 +318,19 @@ def test_copies_no_connector_reaches_are_named_in_the_log(heron, tmp_path):
     ]
     assert "no connector reaches 1 mailbox(es)" in step["summary"]
     assert "erin@example.org" in step["summary"]
+
+
+def test_an_allowed_sender_is_never_proposed_for_blocking(heron, organisation):
+    with heron.store.session() as session:
+        repo.add_list_entry(
+            session, "allow", "domain", "payroll-example.test", "by the tester"
+        )
+    investigation_id = report(heron, "alice@example.org", "payroll")
+    actions = pending(heron, investigation_id)
+    assert "soft_delete" in actions and "block_sender" not in actions
+    [step] = [
+        e
+        for e in detail(heron, investigation_id)["log"]
+        if e["step"] == "Propose actions"
+    ]
+    assert "the allow list holds domain payroll-example.test" in step["summary"]
