@@ -687,6 +687,9 @@ class Heron:
         expires_at = utcnow() + self.settings.action_expiry
         proposed = 0
         notes: list[str] = []
+        # Known limit: a run that no longer finds a message malicious (after new
+        # weights or a changed list) leaves the actions proposed earlier pending for
+        # a person to reject; withdrawing them needs a status of its own.
         for ref, facts in loaded:
             verdict = verdicts[ref]
             if verdict.verdict is not Verdict.MALICIOUS:
