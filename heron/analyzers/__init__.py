@@ -7,6 +7,7 @@ from heron.analyzers import (  # noqa: F401  (registration on import)
     attachments,
     authentication,
     content,
+    files,
     indicators,
     links,
     org_lists,

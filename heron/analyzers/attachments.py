@@ -195,14 +195,6 @@ def examine(attachment: Attachment) -> list[Finding]:
         form = credential_form(attachment.payload)
         if form:
             add("credential-form", Severity.HIGH, f"{name} holds a login form: {form}")
-    if last in ARCHIVE:
-        # Known limit: archives are not opened, so their members are not checked;
-        # open them with the same byte, count and depth budget as mail parts.
-        add(
-            "archive",
-            Severity.INFORMATIONAL,
-            f"{name} is an archive heron does not open yet",
-        )
     if _type_mismatch(last, attachment.true_type):
         add(
             "type-mismatch",

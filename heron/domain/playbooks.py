@@ -39,6 +39,7 @@ USER_REPORTED_MESSAGE = Playbook(
         PlaybookStep("Check how links are built", "links", when="has_urls"),
         PlaybookStep("Check URL reputation", "url-reputation", when="has_urls"),
         PlaybookStep("Check attachments", "attachments", when="has_attachments"),
+        PlaybookStep("Check what files hold", "file-contents", when="has_attachments"),
         PlaybookStep(
             "Check file reputation", "file-reputation", when="has_attachments"
         ),

@@ -11,12 +11,16 @@ import hashlib
 import logging
 from collections.abc import Callable
 
-from heron.mail.attachments import is_html_attachment
 from heron.mail.budget import Budget, Warnings
 from heron.mail.facts import Attachment, MessageFacts
+from heron.mail.files import FileScan, inspect_attachments, passwords_in
 from heron.mail.headers import HeaderFacts
-from heron.mail.text import decode_bytes
-from heron.mail.urls import UrlCollector, collect_html_urls, collect_text_urls
+from heron.mail.urls import (
+    UrlCollector,
+    collect_html_urls,
+    collect_text_urls,
+    visible_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +66,9 @@ def assemble(
     budget: Budget,
 ) -> MessageFacts:
     """The ``MessageFacts`` of one message from what its reader gathered."""
-    urls = _collect_urls(text_body, html_body, attachments, warnings, budget)
+    urls = UrlCollector(budget.limits.max_urls, budget.deadline)
+    attachments = _read_files(text_body, html_body, attachments, urls, warnings, budget)
+    _collect_urls(text_body, html_body, attachments, urls, warnings, budget)
     return MessageFacts(
         sha256=hashlib.sha256(raw).hexdigest(),
         size=len(raw),
@@ -87,19 +93,35 @@ def assemble(
     )
 
 
+def _read_files(
+    text_body: str,
+    html_body: str,
+    attachments: list[Attachment],
+    collector: UrlCollector,
+    warnings: Warnings,
+    budget: Budget,
+) -> list[Attachment]:
+    """The attachments with what their bytes hold; their links go to ``collector``."""
+    if all(a.message is not None or not a.payload for a in attachments):
+        return attachments
+    limit = budget.limits.max_body_chars
+    text = text_body[:limit] + "\n" + visible_text(html_body[:limit], limit)
+    scan = FileScan(
+        budget, warnings, collector, passwords_in(text, budget.limits.max_passwords)
+    )
+    return inspect_attachments(attachments, scan)
+
+
 def _collect_urls(
     text_body: str,
     html_body: str,
     attachments: list[Attachment],
+    collector: UrlCollector,
     warnings: Warnings,
     budget: Budget,
-) -> UrlCollector:
-    collector = UrlCollector(budget.limits.max_urls, budget.deadline)
+) -> None:
     _guarded(lambda: collect_text_urls(text_body, "text", collector), "text", warnings)
     _guarded(lambda: collect_html_urls(html_body, collector), "html", warnings)
-    for attachment in attachments:
-        if is_html_attachment(attachment) and attachment.payload:
-            _attachment_urls(attachment, collector, warnings, budget)
     for code, problem in collector.problems:
         warnings.add(code, "urls", problem)
     if collector.truncated:
@@ -108,20 +130,6 @@ def _collect_urls(
         )
     if collector.timed_out:
         warnings.add("time-limit", "urls", "time limit reached while reading urls")
-    return collector
-
-
-def _attachment_urls(
-    attachment: Attachment, collector: UrlCollector, warnings: Warnings, budget: Budget
-) -> None:
-    where = f"attachment:{attachment.filename or attachment.sha256[:12]}"
-    data = attachment.payload[: budget.limits.max_body_chars]
-    if len(attachment.payload) > len(data):
-        warnings.add(
-            "body-limit", where, "only the start of the HTML file was read for urls"
-        )
-    html, _ = decode_bytes(data, "utf-8")
-    _guarded(lambda: collect_html_urls(html, collector, origin=where), where, warnings)
 
 
 def _guarded(step: Callable[[], None], where: str, warnings: Warnings) -> None:

@@ -79,13 +79,3 @@ def build_attachment(
         message=message,
         payload=payload,
     )
-
-
-def is_html_attachment(attachment: Attachment) -> bool:
-    """True for attachments that a mail client or browser would render as HTML."""
-    name = attachment.filename.lower()
-    return (
-        attachment.declared_type in ("text/html", "application/xhtml+xml")
-        or attachment.true_type == "text/html"
-        or name.endswith((".htm", ".html", ".shtml", ".xhtml", ".svg"))
-    )

@@ -19,6 +19,15 @@ class Limits:
     max_urls: int = 5000
     max_body_chars: int = 5 * 1024 * 1024
     max_seconds: float = 20.0
+    # Files inside attachments: archives, documents and images.
+    max_archive_depth: int = 3
+    max_archive_members: int = 500
+    max_unpacked_bytes: int = 100 * 1024 * 1024
+    max_compression_ratio: int = 200
+    max_passwords: int = 20
+    max_images: int = 30
+    max_image_pixels: int = 40_000_000
+    max_pdf_pages: int = 50
 
 
 @dataclass(frozen=True)
@@ -101,6 +110,33 @@ class Url:
 
 
 @dataclass(frozen=True)
+class FileFlag:
+    """Something a file holds that matters for its verdict, found by reading it.
+
+    ``code`` is stable (``vba-macro``, ``pdf-javascript``, ``encrypted`` ...; see
+    ``heron.mail.files``); ``detail`` says what exactly was seen.
+    """
+
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class FileContents:
+    """What reading an attachment's bytes found: its kind, flags, the files inside an
+    archive (``members``, each an ``Attachment`` of its own), the password from the
+    message that opened it, and its TLSH fuzzy hash for clustering. Links found in the
+    file go to the message's urls, with the file named in their origin."""
+
+    kind: str
+    flags: tuple[FileFlag, ...] = ()
+    members: tuple[Attachment, ...] = ()
+    password: str = ""
+    tlsh: str = ""
+    links: int = 0
+
+
+@dataclass(frozen=True)
 class Attachment:
     """One attachment or inline part that is not a body.
 
@@ -119,7 +155,18 @@ class Attachment:
     inline: bool = False
     content_id: str = ""
     message: MessageFacts | None = None
+    contents: FileContents | None = None
     payload: bytes = field(default=b"", repr=False, compare=False)
+
+    def with_members(self) -> list[Attachment]:
+        """This attachment and every file inside it, at any depth, outer first."""
+        found, pending = [], [self]
+        while pending:
+            attachment = pending.pop(0)
+            found.append(attachment)
+            if attachment.contents is not None:
+                pending.extend(attachment.contents.members)
+        return found
 
 
 @dataclass(frozen=True)
@@ -170,8 +217,14 @@ class MessageFacts:
         return [url for facts in self._with_attached() for url in facts.urls]
 
     def every_attachment(self) -> list[Attachment]:
-        """The attachments of this message and of every message attached to it."""
-        return [a for facts in self._with_attached() for a in facts.attachments]
+        """The attachments of this message and of every message attached to it,
+        with the files inside archives among them."""
+        return [
+            member
+            for facts in self._with_attached()
+            for attachment in facts.attachments
+            for member in attachment.with_members()
+        ]
 
     def _with_attached(self) -> list[MessageFacts]:
         found, pending = [], [self]
