@@ -91,7 +91,13 @@ def examine(url: Url, recipients: list[str]) -> list[Finding]:
             Severity.LOW,
             "the link carries the recipient's address",
         )
-    if not findings:
+    if url.wrapped_by:
+        add(
+            "unwrapped",
+            Severity.INFORMATIONAL,
+            f"wrapped by {url.wrapped_by}; the target is what heron checks",
+        )
+    if all(f.code == "unwrapped" for f in findings):
         add("link-ok", Severity.INFORMATIONAL, "built plainly")
     return findings
 

@@ -99,7 +99,8 @@ class Url:
     says where it was found: ``text``, ``html-href``, ``html-src``, ``html-form``,
     ``html-meta-refresh``, ``attachment:<name>``. ``defanged`` is true when the
     message wrote it in a defanged form (hxxp, [.]). ``anchor_text`` is the visible
-    text of an HTML link, when there is one.
+    text of an HTML link, when there is one. ``wrapped_by`` names the link rewriter
+    (Safe Links, Proofpoint ...) whose wrapping was undone to reach ``url``.
     """
 
     url: str
@@ -107,6 +108,7 @@ class Url:
     host: str
     defanged: bool = False
     anchor_text: str = ""
+    wrapped_by: str = ""
 
 
 @dataclass(frozen=True)

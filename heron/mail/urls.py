@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from heron.domain.rewriters import unwrap
 from heron.domain.urls import normalise_url
 from heron.mail.facts import Url
 
@@ -200,8 +201,11 @@ def make_url(
     """A ``Url`` from a link as found: normalised, clipped, with its host."""
     limit = MAX_DATA_URL_CHARS if text[:5].lower() == "data:" else MAX_URL_CHARS
     clipped = text[:limit]
+    target, wrapped_by = unwrap(clipped)
+    if wrapped_by:
+        clipped = target[:limit]
     normalised = normalise_url(clipped)
-    return Url(normalised, origin, _host(clipped), defanged, anchor_text)
+    return Url(normalised, origin, _host(clipped), defanged, anchor_text, wrapped_by)
 
 
 def _host(url: str) -> str:

@@ -50,3 +50,18 @@ def test_files_inside_an_archive_are_entities_of_the_investigation(heron):
     assert len(files) == 2
     urls = {e["value"] for e in detail["entities"] if e["type"] == "url"}
     assert "https://inside.example.test/page" in urls
+
+
+def test_a_safe_links_wrapped_listed_url_is_judged_by_its_target(heron):
+    wrapped = (
+        "https://eur01.safelinks.protection.outlook.com/?url=https%3A%2F%2Fqr-login"
+        ".evil.test%2Fm365&data=05%7C02%7Calice%40example.org&reserved=0"
+    )
+    raw = mail_with(
+        [], html=f'<p>Your mailbox is full: <a href="{wrapped}">fix it</a></p>'
+    )
+    detail = investigate(heron, raw)
+    assert detail["verdict"] == "malicious"
+    [link] = [e for e in detail["entities"] if e["type"] == "url"]
+    assert link["value"] == "https://qr-login.evil.test/m365"
+    assert any("Microsoft Safe Links" in f["summary"] for f in link["findings"])
