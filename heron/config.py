@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     intel_paths: Annotated[list[Path], NoDecode] = Field(
         default_factory=list, description="Intel feed files or folders to load"
     )
+    yara_paths: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="YARA rule files or folders, matched besides heron's own rules",
+    )
     trusted_authserv_ids: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="authserv-ids whose Authentication-Results heron trusts; empty "
@@ -72,7 +76,11 @@ class Settings(BaseSettings):
     log_format: str = Field("text", description="text or json")
 
     @field_validator(
-        "intel_paths", "trusted_authserv_ids", "org_domains", mode="before"
+        "intel_paths",
+        "yara_paths",
+        "trusted_authserv_ids",
+        "org_domains",
+        mode="before",
     )
     @classmethod
     def _list_from_text(cls, value: object) -> object:

@@ -13,6 +13,7 @@ from heron.analyzers import (  # noqa: F401  (registration on import)
     org_lists,
     reputation,
     sender,
+    yara,
 )
 from heron.analyzers.base import (
     REGISTRY,

@@ -49,6 +49,28 @@ class OrgListLookup(Protocol):
     def match_ip(self, ip: str) -> ListMatch | None: ...
 
 
+class RuleMatchView(Protocol):
+    """One YARA rule that matched."""
+
+    @property
+    def rule(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def severity(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+
+class RuleMatcher(Protocol):
+    """What analyzers need of YARA: the rules matching a buffer."""
+
+    def match(self, data: bytes) -> Sequence[RuleMatchView]: ...
+
+
 @dataclass(frozen=True)
 class Lookups:
     """Everything outside the message an analyzer may consult."""
@@ -58,6 +80,7 @@ class Lookups:
     org_lists: OrgListLookup | None = None
     trusted_authserv_ids: tuple[str, ...] = ()
     org_domains: tuple[str, ...] = ()
+    yara: RuleMatcher | None = None
 
 
 @dataclass(frozen=True)

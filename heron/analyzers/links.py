@@ -11,6 +11,7 @@ from heron.analyzers import lexicon
 from heron.analyzers.base import AnalyzerContext, AnalyzerResult, analyzer
 from heron.domain.entities import EntityRef, EntityType, Finding
 from heron.domain.names import is_same_or_subdomain, organisational_domain
+from heron.domain.rewriters import unwrap
 from heron.domain.verdicts import Severity
 from heron.mail.facts import Url
 
@@ -103,8 +104,12 @@ def examine(url: Url, recipients: list[str]) -> list[Finding]:
 
 
 def _shown_host(anchor_text: str) -> str | None:
-    match = _SHOWN_HOST.search(anchor_text.strip())
-    if not match or " " in anchor_text.strip()[: match.start()].strip():
+    text = anchor_text.strip()
+    if text.lower().startswith(("http://", "https://")):
+        # Text that is itself a wrapped link shows the wrapped target.
+        text = unwrap(text.split()[0])[0]
+    match = _SHOWN_HOST.search(text)
+    if not match or " " in text[: match.start()].strip():
         return None
     return match.group(1).lower()
 

@@ -43,6 +43,7 @@ USER_REPORTED_MESSAGE = Playbook(
         PlaybookStep(
             "Check file reputation", "file-reputation", when="has_attachments"
         ),
+        PlaybookStep("Match YARA rules", "yara"),
         PlaybookStep("Check sending ip reputation", "ip-reputation"),
         PlaybookStep("Check organisation allow and block lists", "org-lists"),
     ),

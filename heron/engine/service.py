@@ -46,6 +46,7 @@ from heron.errors import ConfigError, ConnectorError, MailParseError, NotFoundEr
 from heron.intel.feeds import load_feeds
 from heron.intel.lists import ListEntry, OrgLists
 from heron.intel.model import IntelIndex
+from heron.intel.yara_rules import YaraRules, load_rules
 from heron.mail.facts import Limits, MessageFacts
 from heron.mail.parse import parse_message
 from heron.mail.report import unwrap_report
@@ -106,6 +107,7 @@ class Heron:
         self.runner = runner or InProcessRunner(settings.workers)
         self.limits = Limits()
         self._intel: IntelIndex | None = None
+        self._yara: YaraRules | None = None
 
     def close(self) -> None:
         self.runner.shutdown()
@@ -131,6 +133,13 @@ class Heron:
                 )
             self._record_intel_change(self._intel)
         return self._intel
+
+    @property
+    def yara(self) -> YaraRules:
+        """heron's own YARA rules and those under ``HERON_YARA_PATHS``, compiled once."""
+        if self._yara is None:
+            self._yara = load_rules(self.settings.yara_paths)
+        return self._yara
 
     def reload_intel(self) -> IntelIndex:
         """Read the feeds again, recording ``intel.changed`` if they changed."""
@@ -177,6 +186,7 @@ class Heron:
             org_lists=OrgLists(entries),
             trusted_authserv_ids=tuple(self.settings.trusted_authserv_ids),
             org_domains=tuple(sorted(self.org_domains(session))),
+            yara=self.yara,
         )
 
     @property

@@ -289,3 +289,12 @@ def test_a_message_not_read_whole_is_not_clean():
     )
     result = run("indicators", message)
     assert codes(result)["not-fully-read"] is Severity.MEDIUM
+
+
+def test_a_wrapped_link_showing_its_own_wrapped_text_is_no_mismatch():
+    wrapped = "https://urldefense.com/v3/__https://github.com/org/repo__;!!A!b$"
+    from heron.mail.urls import make_url
+
+    message = facts(urls=(make_url(wrapped, "html-href", anchor_text=wrapped),))
+    found = codes(run("links", message))
+    assert "anchor-mismatch" not in found and "unwrapped" in found
