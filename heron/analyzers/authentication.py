@@ -2,7 +2,9 @@
 
 Only one Authentication-Results header is evidence: the topmost one, which the
 organisation's receiving server added last, or, when trusted authserv-ids are
-configured, the topmost header with one of those ids. heron does not take the DMARC
+configured, the topmost header with one of those ids. Headers from other hops are
+ignored; one below it that names the trusted hop was forged by whoever sent the
+message, and is a finding. heron does not take the DMARC
 result from the header; it checks alignment itself: the From domain aligns with an SPF
 or DKIM domain when both have the same organisational domain (relaxed alignment).
 """
@@ -245,8 +247,31 @@ def _ignored_headers(
     others = [h for h in headers if h is not used]
     if not others:
         return []
+    found: list[Finding] = []
+    forged = [
+        h
+        for h in headers[headers.index(used) + 1 :]
+        if used.authserv_id and h.authserv_id.lower() == used.authserv_id.lower()
+    ]
+    if forged:
+        # The trusted hop adds its header once, on top of what it received; the same
+        # name further down was in the message before the message reached it.
+        found.append(
+            Finding(
+                NAME,
+                message,
+                "forged-authentication-results",
+                Severity.MEDIUM,
+                f"{len(forged)} Authentication-Results header(s) claim to come from "
+                f"{used.authserv_id} but were in the message before it arrived there",
+                {
+                    "authserv_id": used.authserv_id,
+                    "claimed": [h.raw[:300] for h in forged],
+                },
+            )
+        )
     ids = sorted({h.authserv_id or "(none)" for h in others})
-    return [
+    return found + [
         Finding(
             NAME,
             message,

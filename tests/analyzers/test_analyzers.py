@@ -298,3 +298,37 @@ def test_a_wrapped_link_showing_its_own_wrapped_text_is_no_mismatch():
     message = facts(urls=(make_url(wrapped, "html-href", anchor_text=wrapped),))
     found = codes(run("links", message))
     assert "anchor-mismatch" not in found and "unwrapped" in found
+
+
+def test_a_header_forged_in_the_trusted_hops_name_is_a_finding():
+    # The sender wrote a "pass" in the receiving server's name; the server's own
+    # header, added on top when the message arrived, says otherwise.
+    real = auth("spf=fail smtp.mailfrom=evil.test; dkim=none", "mx.example.org", 0)
+    forged = auth(
+        "spf=pass smtp.mailfrom=example.org; dkim=pass header.d=example.org",
+        "mx.example.org",
+        1,
+    )
+    message = facts(
+        from_=address("ceo@example.org"), authentication_results=(real, forged)
+    )
+    result = run("authentication", message)
+    found = codes(result)
+    assert found["forged-authentication-results"] is Severity.MEDIUM
+    assert "dmarc-aligned" not in found
+    forged_finding = next(
+        f for f in result.findings if f.code == "forged-authentication-results"
+    )
+    assert "mx.example.org" in forged_finding.summary
+
+
+def test_dkim_pass_for_another_domain_does_not_align():
+    message = facts(
+        from_=address("payments@bank.test"),
+        authentication_results=(
+            auth("spf=none; dkim=pass header.d=bulk-mailer.test; dmarc=fail"),
+        ),
+    )
+    result = run("authentication", message)
+    [finding] = [f for f in result.findings if f.code == "dmarc-unaligned"]
+    assert "only bulk-mailer.test authenticated" in finding.summary
