@@ -3,10 +3,11 @@
 Only one Authentication-Results header is evidence: the topmost one, which the
 organisation's receiving server added last, or, when trusted authserv-ids are
 configured, the topmost header with one of those ids. Headers from other hops are
-ignored; one below it that names the trusted hop was forged by whoever sent the
-message, and is a finding. heron does not take the DMARC
-result from the header; it checks alignment itself: the From domain aligns with an SPF
-or DKIM domain when both have the same organisational domain (relaxed alignment).
+ignored; with trusted authserv-ids configured, one below the trusted header that
+names the trusted hop was forged by whoever sent the message, and is a finding.
+heron does not take the DMARC result from the header; it checks alignment itself: the
+From domain aligns with an SPF or DKIM domain when both have the same organisational
+domain (relaxed alignment).
 """
 
 from __future__ import annotations
@@ -41,7 +42,12 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
         *_spf(header, message),
         *_dkim(header, message),
         _alignment(header, from_domain, message, context.lookups.org_domains),
-        *_ignored_headers(facts.authentication_results, header, message),
+        *_ignored_headers(
+            facts.authentication_results,
+            header,
+            message,
+            bool(context.lookups.trusted_authserv_ids),
+        ),
     ]
     summary = "; ".join(f.summary for f in findings if f.severity.rank > 0)
     return AnalyzerResult.from_findings(
@@ -243,15 +249,21 @@ def _ignored_headers(
     headers: tuple[AuthenticationResults, ...],
     used: AuthenticationResults,
     message: EntityRef,
+    configured: bool,
 ) -> list[Finding]:
     others = [h for h in headers if h is not used]
     if not others:
         return []
     found: list[Finding] = []
+    # Only a configured authserv-id says whose name a header may not carry: without
+    # one, the topmost id is a provider's (mx.google.com), which stamps each of its
+    # hops, so a message forwarded through it carries that name more than once.
     forged = [
         h
         for h in headers[headers.index(used) + 1 :]
-        if used.authserv_id and h.authserv_id.lower() == used.authserv_id.lower()
+        if configured
+        and used.authserv_id
+        and h.authserv_id.lower() == used.authserv_id.lower()
     ]
     if forged:
         # The trusted hop adds its header once, on top of what it received; the same

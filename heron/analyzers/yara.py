@@ -28,7 +28,13 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
         if a.payload
     ]
     if facts.html_body:
-        targets.append((context.entity, "the HTML body", facts.html_body.encode()))
+        targets.append(
+            (
+                context.entity,
+                "the HTML body",
+                facts.html_body.encode("utf-8", "surrogatepass"),
+            )
+        )
     if not targets:
         return AnalyzerResult.not_applicable("no files and no HTML body to match")
     findings = [

@@ -10,7 +10,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -78,6 +78,7 @@ def main(
             f"{log_level!r} is not one of {', '.join(LOG_LEVELS)}",
             param_hint="--log-level",
         )
+    _tolerant_streams()
     _configure_logging(log_level, log_json)
 
 
@@ -624,6 +625,16 @@ def settings() -> None:
                 (field.description or "", "dim"),
             )
         )
+
+
+def _tolerant_streams() -> None:
+    """Text from mail can hold what no terminal encoding can write (lone surrogates
+    from broken UTF-7); it is printed as a replacement character, never a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with suppress(ValueError, OSError):
+                reconfigure(errors="replace")
 
 
 def _configure_logging(level: str, as_json: bool) -> None:

@@ -177,9 +177,14 @@ class Heron:
             )
 
     def lookups(self, session: Session) -> Lookups:
-        entries = [
-            ListEntry(e.kind, e.value, e.list) for e in repo.list_entries(session)
-        ]
+        entries = []
+        for record in repo.list_entries(session):
+            try:
+                entries.append(ListEntry(record.kind, record.value, record.list))
+            except ValueError as error:
+                # An entry written before its kind's rule tightened, or by hand in
+                # the database: it matches nothing, and the log says why.
+                log.warning("list entry %s ignored: %s", record.id, error)
         return Lookups(
             intel=self.intel,
             intel_size=len(self.intel),
@@ -786,6 +791,11 @@ class Heron:
             return (
                 0  # never block the organisation itself: its own mail, or a spoof of it
             )
+        try:
+            ListEntry("sender", facts.from_.address, "block")
+        except ValueError:
+            notes.append(f"{facts.from_.address} cannot be blocked: not a mail address")
+            return 0
         allowed = self.lookups(session).org_lists
         match = allowed.match_sender(facts.from_.address) if allowed else None
         if match is not None and match.list == "allow":

@@ -43,22 +43,34 @@ class MailItem:
     error: str | None = None
 
 
+# Folders below a given path are read this deep; deeper ones are named, not read.
+MAX_FOLDER_DEPTH = 32
+
+
 def iter_mail(paths: Iterable[Path], limits: Limits = Limits()) -> Iterator[MailItem]:
     """Every message under ``paths``: files, mbox, Maildirs and folders of any mix."""
     for path in paths:
         yield from _iter_path(Path(path), limits)
 
 
-def _iter_path(path: Path, limits: Limits) -> Iterator[MailItem]:
+def _iter_path(path: Path, limits: Limits, depth: int = 0) -> Iterator[MailItem]:
     if path.is_symlink() and path.is_dir():
         yield MailItem(str(path), error="symbolic link to a folder; not followed")
+    elif path.is_dir() and depth > MAX_FOLDER_DEPTH:
+        yield MailItem(
+            str(path), error=f"folder nested deeper than {MAX_FOLDER_DEPTH}; not read"
+        )
     elif path.is_dir():
         if is_maildir(path):
             yield from _iter_maildir(path, limits)
         elif path.name in MAILDIR_SUBFOLDERS + ("tmp",) and is_maildir(path.parent):
             yield from _iter_maildir(path.parent, limits, only=path.name)
         else:
-            yield from _iter_folder(path, limits)
+            yield from _iter_folder(path, limits, depth)
+    elif path.exists() and not path.is_file():
+        yield MailItem(
+            str(path), error="not a regular file (a device or pipe); not read"
+        )
     elif path.exists():
         yield from _iter_file(path, limits)
     else:
@@ -70,14 +82,14 @@ def is_maildir(path: Path) -> bool:
     return any((path / name).is_dir() for name in MAILDIR_SUBFOLDERS)
 
 
-def _iter_folder(path: Path, limits: Limits) -> Iterator[MailItem]:
+def _iter_folder(path: Path, limits: Limits, depth: int) -> Iterator[MailItem]:
     try:
         children = sorted(path.iterdir())
     except OSError as error:
         yield MailItem(str(path), error=f"folder not readable: {error}")
         return
     for child in children:
-        yield from _iter_path(child, limits)
+        yield from _iter_path(child, limits, depth + 1)
 
 
 def _maildir_names(path: Path) -> tuple[str, str]:
@@ -139,7 +151,11 @@ def _read_whole(path: Path, limits: Limits) -> MailItem:
             return MailItem(
                 str(path), error=f"{size} bytes, over the {limits.max_bytes} limit"
             )
-        return MailItem(str(path), path.read_bytes())
+        with path.open("rb") as stream:
+            raw = stream.read(limits.max_bytes + 1)
+        if len(raw) > limits.max_bytes:
+            return MailItem(str(path), error=f"over the {limits.max_bytes} byte limit")
+        return MailItem(str(path), raw)
     except OSError as error:
         return MailItem(str(path), error=f"file not readable: {error}")
 

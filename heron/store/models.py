@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,12 +57,20 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: str) -> str:
+    """``value`` with what no database text can hold replaced by U+FFFD: NUL, which
+    PostgreSQL refuses, and lone surrogates (from UTF-7 and other broken mail
+    encodings), which are not UTF-8. The raw bytes stay intact in the blob store."""
+    return _UNSTORABLE.sub("\ufffd", value)
+
+
 def _without_nul(value: Any) -> Any:
-    """Mail carries NUL bytes; PostgreSQL text cannot hold them. They become U+FFFD,
-    the replacement character, in every stored string (the raw bytes stay intact in
-    the blob store)."""
+    """Every string inside ``value`` made storable (see ``storable``)."""
     if isinstance(value, str):
-        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+        return storable(value)
     if isinstance(value, dict):
         return {_without_nul(k): _without_nul(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -70,27 +79,27 @@ def _without_nul(value: Any) -> Any:
 
 
 class SafeString(TypeDecorator[str]):
-    """A VARCHAR that never stores a NUL character."""
+    """A VARCHAR that never stores a NUL character or a lone surrogate."""
 
     impl = String
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
-        return value.replace("\x00", "\ufffd") if value else value
+        return storable(value) if value else value
 
 
 class SafeText(TypeDecorator[str]):
-    """A TEXT that never stores a NUL character."""
+    """A TEXT that never stores a NUL character or a lone surrogate."""
 
     impl = Text
     cache_ok = True
 
     def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
-        return value.replace("\x00", "\ufffd") if value else value
+        return storable(value) if value else value
 
 
 class SafeJSON(TypeDecorator[Any]):
-    """JSON whose strings never hold a NUL character."""
+    """JSON whose strings never hold a NUL character or a lone surrogate."""
 
     impl = JSON
     cache_ok = True

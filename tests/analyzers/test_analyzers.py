@@ -312,7 +312,9 @@ def test_a_header_forged_in_the_trusted_hops_name_is_a_finding():
     message = facts(
         from_=address("ceo@example.org"), authentication_results=(real, forged)
     )
-    result = run("authentication", message)
+    result = run(
+        "authentication", message, Lookups(trusted_authserv_ids=("mx.example.org",))
+    )
     found = codes(result)
     assert found["forged-authentication-results"] is Severity.MEDIUM
     assert "dmarc-aligned" not in found
@@ -320,6 +322,8 @@ def test_a_header_forged_in_the_trusted_hops_name_is_a_finding():
         f for f in result.findings if f.code == "forged-authentication-results"
     )
     assert "mx.example.org" in forged_finding.summary
+    unconfigured = codes(run("authentication", message))
+    assert "forged-authentication-results" not in unconfigured
 
 
 def test_dkim_pass_for_another_domain_does_not_align():

@@ -334,3 +334,26 @@ def test_an_allowed_sender_is_never_proposed_for_blocking(heron, organisation):
         if e["step"] == "Propose actions"
     ]
     assert "the allow list holds domain payroll-example.test" in step["summary"]
+
+
+def test_lone_surrogates_from_broken_utf7_are_stored_on_every_database(heron):
+    # "+2D0-" is UTF-7 for half of a surrogate pair, which no UTF-8 text can hold.
+    raw = (
+        b"From: a@sur.test\r\nTo: x@example.org\r\nMessage-ID: <sur@sur.test>\r\n"
+        b"Subject: =?utf-7?q?+2D0-hello?=\r\n\r\nbody https://sur.test/\r\n"
+    )
+    submission = heron.report(raw, reporter="x@example.org")
+    [investigation_id] = heron.process()
+    with heron.store.session() as session:
+        stored = session.get(m.Message, submission.sha256)
+        assert stored.subject == "\ufffdhello"
+    assert detail(heron, investigation_id)["status"] != "failed"
+
+
+def test_an_unusable_list_entry_in_the_store_does_not_stop_investigations(
+    heron, organisation
+):
+    with heron.store.session() as session:
+        repo.add_list_entry(session, "block", "sender", "phisher@evil.c", "by hand")
+    investigation_id = report(heron, "alice@example.org", "payroll")
+    assert detail(heron, investigation_id)["status"] == "pending action"

@@ -106,3 +106,23 @@ def test_mixed_folder_is_read_recursively_in_order(tmp_path: Path) -> None:
         "4.host:2,",
     ]
     assert items[-1].folder == ".Junk" and items[0].mailbox is None
+
+
+def test_a_device_is_refused_not_read(tmp_path):
+    from heron.mail.sources import iter_mail
+
+    [item] = list(iter_mail([Path("/dev/zero")]))
+    assert item.raw == b"" and "not a regular file" in item.error
+
+
+def test_folders_nested_past_the_limit_are_named_not_walked(tmp_path):
+    from heron.mail.sources import MAX_FOLDER_DEPTH, iter_mail
+
+    deep = tmp_path
+    for level in range(MAX_FOLDER_DEPTH + 5):
+        deep = deep / f"d{level}"
+    deep.mkdir(parents=True)
+    (deep / "m.eml").write_bytes(b"Subject: deep\n\nx\n")
+    items = list(iter_mail([tmp_path]))
+    assert [i.raw for i in items] == [b""]
+    assert "nested deeper than" in items[0].error
