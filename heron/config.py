@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     org_domains: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="The organisation's own mail domains"
     )
+    partner_domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Domains of partners and suppliers whose lookalikes are impersonation",
+    )
+    vip_names: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Names of people whose name on outside mail is impersonation",
+    )
     action_expiry_days: float = Field(
         7.0, gt=0, le=3650, description="Days before pending actions expire"
     )
@@ -80,6 +88,8 @@ class Settings(BaseSettings):
         "yara_paths",
         "trusted_authserv_ids",
         "org_domains",
+        "partner_domains",
+        "vip_names",
         mode="before",
     )
     @classmethod
@@ -92,7 +102,7 @@ class Settings(BaseSettings):
             return json.loads(text)
         return [item.strip() for item in text.split(",") if item.strip()]
 
-    @field_validator("org_domains")
+    @field_validator("org_domains", "partner_domains")
     @classmethod
     def _domains(cls, value: list[str]) -> list[str]:
         for domain in value:

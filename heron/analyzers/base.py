@@ -80,6 +80,8 @@ class Lookups:
     org_lists: OrgListLookup | None = None
     trusted_authserv_ids: tuple[str, ...] = ()
     org_domains: tuple[str, ...] = ()
+    partner_domains: tuple[str, ...] = ()
+    vip_names: tuple[str, ...] = ()
     yara: RuleMatcher | None = None
 
 

@@ -35,6 +35,7 @@ USER_REPORTED_MESSAGE = Playbook(
         PlaybookStep("Extract indicators", "indicators"),
         PlaybookStep("Check sender authentication", "authentication"),
         PlaybookStep("Check sender and reply-to", "sender"),
+        PlaybookStep("Check for impersonation", "impersonation"),
         PlaybookStep("Check content", "content"),
         PlaybookStep("Check how links are built", "links", when="has_urls"),
         PlaybookStep("Check URL reputation", "url-reputation", when="has_urls"),

@@ -191,6 +191,8 @@ class Heron:
             org_lists=OrgLists(entries),
             trusted_authserv_ids=tuple(self.settings.trusted_authserv_ids),
             org_domains=tuple(sorted(self.org_domains(session))),
+            partner_domains=tuple(self.settings.partner_domains),
+            vip_names=tuple(self.settings.vip_names),
             yara=self.yara,
         )
 

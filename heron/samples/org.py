@@ -117,13 +117,13 @@ def _invoice_phish() -> EmailMessage:
 def _newsletter() -> EmailMessage:
     return _message(
         "newsletter",
-        sender="news@newsletter.example.net",
+        sender="news@mail.cityweekly.test",
         display="Example Weekly",
         to=list(MAILBOXES),
         subject="This week at Example: the new office opens",
-        text="The new office opens on Monday. Read more at https://www.example.net/news/office",
-        auth="spf=pass smtp.mailfrom=newsletter.example.net; dkim=pass header.d=example.net; "
-        "dmarc=pass header.from=newsletter.example.net",
+        text="The new office opens on Monday. Read more at https://www.cityweekly.test/news/office",
+        auth="spf=pass smtp.mailfrom=mail.cityweekly.test; dkim=pass header.d=cityweekly.test; "
+        "dmarc=pass header.from=mail.cityweekly.test",
         ip="203.0.113.20",
         day=1,
     )

@@ -262,7 +262,9 @@ def test_a_phish_copying_a_newsletters_message_id_and_from_never_targets_its_cop
     phish = (
         newsletter.replace(
             "The new office opens on Monday.", "Verify your password now."
-        ).replace("https://www.example.net/news/office", "https://login.evil.test/x")
+        ).replace(
+            "https://www.cityweekly.test/news/office", "https://login.evil.test/x"
+        )
     ).encode()
     heron.report(phish, reporter="bob@example.org", unwrap=False)
     [investigation_id] = heron.process()
