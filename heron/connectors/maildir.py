@@ -89,18 +89,30 @@ class MaildirConnector(Connector):
             raise ConnectorError(f"mailbox {mailbox} is not a known Maildir") from None
 
     def _locate(self, root: Path, copy: CopyRef, sha256: str) -> Path | None:
+        """The file holding this copy, found where heron saw it, by its unique name
+        or by its content; never a file whose bytes are not the message's."""
         path = root / copy.locator
-        if copy.locator and _inside(root, path) and path.is_file():
+        if (
+            copy.locator
+            and _inside(root, path)
+            and path.is_file()
+            and _holds(path, sha256)
+        ):
             return path
         # The user or another action may have moved it: look by unique name, then content.
         # Known limit: this fallback reads every file of the mailbox; a mailbox of
         # hundreds of thousands of messages needs an index of unique names to hashes.
         unique = Path(copy.locator).name.split(":", 1)[0]
-        for candidate in _message_files(root):
-            if unique and candidate.name.split(":", 1)[0] == unique:
+        files = _message_files(root)
+        for candidate in files:
+            if (
+                unique
+                and candidate.name.split(":", 1)[0] == unique
+                and _holds(candidate, sha256)
+            ):
                 return candidate
-        for candidate in _message_files(root):
-            if _sha256(candidate) == sha256:
+        for candidate in files:
+            if _holds(candidate, sha256):
                 return candidate
         return None
 
@@ -178,6 +190,14 @@ def _inside(root: Path, path: Path) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _holds(path: Path, sha256: str) -> bool:
+    """True when the file's bytes are the message's (a unique name can be reused)."""
+    try:
+        return _sha256(path) == sha256
+    except OSError:
+        return False
 
 
 def _sha256(path: Path) -> str:

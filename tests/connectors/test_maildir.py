@@ -104,3 +104,23 @@ def test_a_symlinked_folder_is_never_written_through(mailbox: Path, tmp_path: Pa
     assert outcome.status is OutcomeStatus.FAILED
     assert list(elsewhere.iterdir()) == []
     assert (mailbox / "cur" / "1.abc.host:2,S").exists()
+
+
+def test_another_message_under_the_same_unique_name_is_never_moved(mailbox: Path):
+    (mailbox / "cur" / "1.abc.host:2,S").unlink()
+    (mailbox / ".Work" / "cur").mkdir(parents=True)
+    other = mailbox / ".Work" / "cur" / "1.abc.host:2,S"
+    other.write_bytes(b"From: colleague@example.org\r\nSubject: numbers\r\n\r\nlegit\r\n")
+    connector = MaildirConnector({"alice@example.org": mailbox})
+    copy = CopyRef("alice@example.org", "cur/1.abc.host:2,S", Location.INBOX)
+    assert connector.move(copy, Location.DELETED, SHA).status is OutcomeStatus.NOT_FOUND
+    assert other.exists()
+
+
+def test_a_file_replaced_at_the_recorded_place_is_never_moved(mailbox: Path):
+    recorded = mailbox / "cur" / "1.abc.host:2,S"
+    recorded.write_bytes(b"From: colleague@example.org\r\nSubject: other\r\n\r\nx\r\n")
+    connector = MaildirConnector({"alice@example.org": mailbox})
+    copy = CopyRef("alice@example.org", "cur/1.abc.host:2,S", Location.INBOX)
+    assert connector.move(copy, Location.DELETED, SHA).status is OutcomeStatus.NOT_FOUND
+    assert recorded.exists()
