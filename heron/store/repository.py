@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from heron.domain.entities import EntityRef, Event, Finding
 from heron.errors import ConnectorError
 from heron.mail.facts import MessageFacts
+from heron.mail.urls import visible_text
 from heron.store import models as m
 from heron.store.blobs import BlobStore
 from heron.store.db import Database
@@ -132,19 +133,31 @@ def save_copy(
 
 def content_key(facts: MessageFacts) -> str:
     """A digest of what a message says and who it claims to be from: From address,
-    subject, the words of its text, its links and its files.
+    subject, the words of its text and of its HTML, its links, its files, and what
+    the receiving hop found of its authentication.
 
     A reporting client may re-encode the message it forwards (other line breaks, other
     transfer encoding, other header folding); the content key survives that, where the
-    byte hash does not.
+    byte hash does not. A spoof that copies a real message's text part but says
+    something else in its HTML, or failed authentication where the real one passed,
+    has a key of its own.
     """
-    words = " ".join((facts.text_body or facts.html_body).split())[:20_000]
+    text = " ".join(facts.text_body.split())[:20_000]
+    html = " ".join(visible_text(facts.html_body, 200_000).split())[:20_000]
+    checks = facts.authentication_results[:1]
+    outcome = " ".join(
+        sorted(
+            f"{r.method.lower()}={r.result.lower()}" for h in checks for r in h.results
+        )
+    )
     parts = [
         facts.from_.address if facts.from_ else "",
         " ".join(facts.subject.split()),
-        words,
+        text,
+        html,
         "\n".join(sorted({u.url for u in facts.urls})),
         "\n".join(sorted({a.sha256 for a in facts.attachments})),
+        outcome,
     ]
     return hashlib.sha256("\x1f".join(parts).encode("utf-8", "replace")).hexdigest()
 

@@ -110,7 +110,9 @@ def test_another_message_under_the_same_unique_name_is_never_moved(mailbox: Path
     (mailbox / "cur" / "1.abc.host:2,S").unlink()
     (mailbox / ".Work" / "cur").mkdir(parents=True)
     other = mailbox / ".Work" / "cur" / "1.abc.host:2,S"
-    other.write_bytes(b"From: colleague@example.org\r\nSubject: numbers\r\n\r\nlegit\r\n")
+    other.write_bytes(
+        b"From: colleague@example.org\r\nSubject: numbers\r\n\r\nlegit\r\n"
+    )
     connector = MaildirConnector({"alice@example.org": mailbox})
     copy = CopyRef("alice@example.org", "cur/1.abc.host:2,S", Location.INBOX)
     assert connector.move(copy, Location.DELETED, SHA).status is OutcomeStatus.NOT_FOUND
