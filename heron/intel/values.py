@@ -11,7 +11,7 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from heron.domain.urls import normalise_url
+from heron.domain.urls import ascii_host, normalise_url
 
 HASH_KINDS: dict[int, str] = {32: "md5", 40: "sha1", 64: "sha256"}
 """Length of a hex digest to the kind of hash it is."""
@@ -40,12 +40,7 @@ def normalise_hash(text: str, kind: str | None = None) -> str | None:
 
 def normalise_domain(text: str) -> str | None:
     """A host name in lower case without the final dot; IDNs in their ``xn--`` form."""
-    name = text.strip().rstrip(".").lower()
-    if not name.isascii():
-        try:
-            name = name.encode("idna").decode("ascii")
-        except UnicodeError:
-            return None
+    name = ascii_host(text.strip())
     if len(name) > 253 or not _DOMAIN.fullmatch(name):
         return None
     return name

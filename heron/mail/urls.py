@@ -205,7 +205,7 @@ def make_url(
     if wrapped_by:
         clipped = target[:limit]
     normalised = normalise_url(clipped)
-    return Url(normalised, origin, _host(clipped), defanged, anchor_text, wrapped_by)
+    return Url(normalised, origin, _host(normalised), defanged, anchor_text, wrapped_by)
 
 
 def _host(url: str) -> str:
