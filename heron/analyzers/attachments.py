@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
-
-from selectolax.lexbor import LexborHTMLParser
 
 from heron.analyzers.base import AnalyzerContext, AnalyzerResult, analyzer
 from heron.domain.entities import EntityRef, EntityType, Finding
 from heron.domain.verdicts import Severity
 from heron.mail.facts import Attachment
+from heron.mail.urls import parse_html
 
 NAME = "attachments"
 
@@ -231,6 +231,9 @@ def _type_mismatch(extension: str, true_type: str) -> bool:
 
 
 MAX_HTML_BYTES = 5 * 1024 * 1024
+_PASSWORD_INPUT = re.compile(
+    r"<input\b[^>]{0,500}type\s*=\s*[\"']?password", re.IGNORECASE
+)
 
 
 def credential_form(payload: bytes) -> str:
@@ -243,7 +246,10 @@ def credential_form(payload: bytes) -> str:
     html = payload[:MAX_HTML_BYTES].decode("utf-8", "replace")
     if "password" not in html.lower():
         return ""
-    tree = LexborHTMLParser(html)
+    tree = parse_html(html)
+    if tree is None:
+        # Too large or deep to parse safely: judge the markup by pattern.
+        return "a password field" if _PASSWORD_INPUT.search(html) else ""
     if tree.css_first('input[type="password" i]') is None:
         return ""
     form = tree.css_first("form[action]")

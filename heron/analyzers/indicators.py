@@ -89,6 +89,7 @@ UNREAD = frozenset(
         "header-count-limit",
         "header-length-limit",
         "html-too-deep",
+        "html-too-large",
         "mime-too-deep",
         "part-limit",
         "size-limit",

@@ -225,11 +225,9 @@ def collect_html_urls(
     """
     if not html.strip():
         return
-    depth = html_nesting(html)
-    if depth > MAX_HTML_NESTING:
-        collector.problems.append(
-            ("html-too-deep", f"elements nest {depth} deep; links read by pattern")
-        )
+    code, problem = html_problem(html)
+    if code:
+        collector.problems.append((code, f"{problem}; links read by pattern"))
         _collect_by_pattern(html, collector, origin)
         return
     tree = LexborHTMLParser(html)
@@ -258,6 +256,37 @@ def collect_html_urls(
     )
     _collect_refresh(tree, origin or "html-meta-refresh", collector, base)
     collect_text_urls(_visible_text(tree), origin or "text", collector)
+
+
+# Shapes the HTML parser handles in more than linear time (a select with tens of
+# thousands of options, a tag with thousands of attributes): documents past these are
+# read by pattern, like documents nested too deep.
+MAX_HTML_TAGS = 20_000
+MAX_TAG_ATTRIBUTES = 1_000
+_ATTRIBUTE = re.compile(r"\s[^\s=>/]+\s*=")
+_WHOLE_TAG = re.compile(r"<[a-zA-Z][^>]{200,}(?:>|$)")
+
+
+def html_problem(html: str) -> tuple[str, str]:
+    """Why ``html`` should not go to the HTML parser, as (warning code, text), or
+    ("", "") when it may. One linear pass: nesting depth, the number of tags, and the
+    attributes of any long tag."""
+    depth = html_nesting(html)
+    if depth > MAX_HTML_NESTING:
+        return "html-too-deep", f"elements nest {depth} deep"
+    tags = len(_TAG.findall(html))
+    if tags > MAX_HTML_TAGS:
+        return "html-too-large", f"{tags} tags, more than the {MAX_HTML_TAGS} parsed"
+    for match in _WHOLE_TAG.finditer(html):
+        count = len(_ATTRIBUTE.findall(match.group(0)))
+        if count > MAX_TAG_ATTRIBUTES:
+            return "html-too-large", f"a tag with {count} attributes"
+    return "", ""
+
+
+def parse_html(html: str) -> LexborHTMLParser | None:
+    """The parsed document, or None when ``html_problem`` says it must not be parsed."""
+    return None if html_problem(html)[0] else LexborHTMLParser(html)
 
 
 def html_nesting(html: str) -> int:
@@ -367,12 +396,31 @@ def resolve_link(href: str, base: str = "") -> str | None:
 
 def visible_text(html: str, max_chars: int) -> str:
     """The text a reader of ``html`` would see, without scripts and styles, cut at
-    ``max_chars``. Documents nested too deep for the HTML parser are read by
-    stripping tags with a pattern instead."""
-    clipped = html[: max_chars * 4]
-    if html_nesting(clipped) > MAX_HTML_NESTING:
+    ``max_chars``. Documents the HTML parser should not be given (``html_problem``)
+    are read by stripping tags with a pattern instead."""
+    # Comments are dropped before anything is cut, so a page cannot push its words
+    # past the limit behind a long comment.
+    clipped = _without_comments(html[:MAX_VISIBLE_SOURCE])
+    if html_problem(clipped)[0]:
         return _SPACES.sub(" ", _TAG_TEXT.sub(" ", clipped))[:max_chars]
     return _SPACES.sub(" ", _visible_text(LexborHTMLParser(clipped)))[:max_chars]
 
 
 _TAG_TEXT = re.compile(r"<[^>]{0,2000}>")
+# How much HTML is read for its visible text; the parser is linear on what passes
+# ``html_problem``, so this bounds the time.
+MAX_VISIBLE_SOURCE = 5 * 1024 * 1024
+
+
+def _without_comments(html: str) -> str:
+    """``html`` without its comments, in one pass (an unclosed one runs to the end)."""
+    if "<!--" not in html:
+        return html
+    kept, position = [], 0
+    while (start := html.find("<!--", position)) >= 0:
+        kept.append(html[position:start])
+        end = html.find("-->", start + 4)
+        position = len(html) if end < 0 else end + 3
+        kept.append(" ")
+    kept.append(html[position:])
+    return "".join(kept)

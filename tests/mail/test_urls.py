@@ -127,3 +127,29 @@ def test_deeply_nested_html_is_read_by_pattern_quickly() -> None:
     assert time.monotonic() - started < 5
     assert collector.problems[0][0] == "html-too-deep"
     assert collector.urls()[0].url == "https://deep.example/"
+
+
+def test_html_the_parser_handles_slowly_is_read_by_pattern():
+    from heron.mail.urls import (
+        MAX_HTML_TAGS,
+        MAX_TAG_ATTRIBUTES,
+        UrlCollector,
+        collect_html_urls,
+    )
+
+    options = "<select>" + "<option>x" * (MAX_HTML_TAGS + 1) + "</select>"
+    attributes = "<a " + " ".join(f"a{i}=1" for i in range(MAX_TAG_ATTRIBUTES + 1))
+    for html in (options, attributes):
+        collector = UrlCollector(100)
+        collect_html_urls(
+            html + ' <a href="https://still.found.test/">x</a>', collector
+        )
+        assert collector.problems[0][0] == "html-too-large"
+        assert "https://still.found.test/" in {u.url for u in collector.urls()}
+
+
+def test_a_long_comment_cannot_push_the_visible_words_out_of_reach():
+    from heron.mail.urls import visible_text
+
+    html = "<!--" + "pad " * 500_000 + "--><p>Verify your password now</p>"
+    assert "Verify your password now" in visible_text(html, 1000)
