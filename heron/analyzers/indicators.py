@@ -84,6 +84,7 @@ def _defects_finding(facts: MessageFacts, message: EntityRef) -> Finding:
 # Warnings that mean part of the message was not read at all.
 UNREAD = frozenset(
     {
+        "address-limit",
         "body-limit",
         "depth-limit",
         "header-count-limit",

@@ -193,12 +193,24 @@ def _getaddresses(value: str) -> list[tuple[str, str]] | None:
     return None
 
 
+# Addresses kept per address header name (To, Cc, Reply-To); a message addressed to
+# more is a mass mailing, and its first thousand recipients say what the rest would.
+MAX_ADDRESSES = 1000
+
+
 def _all_addresses(
     facts: HeaderFacts, name: str, warnings: Warnings
 ) -> tuple[Address, ...]:
     found: list[Address] = []
     for value in facts.every(name):
         found.extend(addresses(value, f"header:{name}", warnings))
+        if len(found) > MAX_ADDRESSES:
+            warnings.add(
+                "address-limit",
+                f"header:{name}",
+                f"more than {MAX_ADDRESSES} addresses; only the first {MAX_ADDRESSES} kept",
+            )
+            return tuple(found[:MAX_ADDRESSES])
     return tuple(found)
 
 

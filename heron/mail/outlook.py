@@ -85,7 +85,8 @@ def read_msg(raw: bytes, budget: Budget, depth: int) -> MessageFacts:
         raise MailParseError(f"not a readable Outlook file: {error}") from error
     try:
         entries = ["/".join(path) for path in ole.listdir(streams=True, storages=True)]
-        store = _Store(ole, "", 32, entries)
+        meter = _Meter(max(8 * len(raw), 4 * 1024 * 1024))
+        store = _Store(ole, "", 32, entries, meter)
         if not store.has_properties():
             raise MailParseError(
                 "CFB file holds no MAPI message; not an Outlook message"
@@ -95,13 +96,36 @@ def read_msg(raw: bytes, budget: Budget, depth: int) -> MessageFacts:
         ole.close()
 
 
+class _Meter:
+    """Bytes read from one file's streams. Streams may share sectors or declare sizes
+    they do not have, so a small file can claim gigabytes; reads stop at ``limit``
+    (eight times the file's size: embedded messages are read as a whole and again
+    property by property, at each level of nesting)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def take(self, size: int) -> bool:
+        if self.used + size > self.limit:
+            return False
+        self.used += size
+        return True
+
+
 class _Store:
     """The properties of one message, recipient or attachment storage."""
 
     def __init__(
-        self, ole: olefile.OleFileIO, prefix: str, header: int, entries: list[str]
+        self,
+        ole: olefile.OleFileIO,
+        prefix: str,
+        header: int,
+        entries: list[str],
+        meter: _Meter,
     ) -> None:
         self.ole = ole
+        self.meter = meter
         self.prefix = prefix
         self.entries = entries
         self.names = {
@@ -125,7 +149,9 @@ class _Store:
     def child(self, name: str, header: int) -> _Store:
         """The storage ``name`` below this one."""
         prefix = f"{self.prefix}{name}/"
-        store = _Store(self.ole, prefix, header, self._groups().get(name, []))
+        store = _Store(
+            self.ole, prefix, header, self._groups().get(name, []), self.meter
+        )
         store.codec = self.codec if store.codec == "cp1252" else store.codec
         return store
 
@@ -149,6 +175,16 @@ class _Store:
         if name not in self.names:
             return None
         try:
+            size = self.ole.get_size(self.prefix + name)
+            if not self.meter.take(size):
+                self.problems.append(
+                    (
+                        self.prefix + name,
+                        f"stream of {size} bytes not read: the file's streams add up "
+                        f"to more than {self.meter.limit} bytes (shared or lying sizes)",
+                    )
+                )
+                return None
             return bytes(self.ole.openstream(self.prefix + name).read())
         except Exception as error:
             self.problems.append((self.prefix + name, f"stream unreadable: {error}"))
@@ -420,6 +456,12 @@ def _stream_bytes(store: _Store) -> bytes:
     chunks: list[bytes] = []
     for entry in sorted(e for e in store.entries if e.startswith(store.prefix)):
         if store.ole.get_type(entry) == olefile.STGTY_STREAM:
+            size = store.ole.get_size(entry)
+            if not store.meter.take(size):
+                store.problems.append(
+                    (entry, f"stream of {size} bytes left out: the read limit is spent")
+                )
+                continue
             chunks.append(entry[len(store.prefix) :].encode())
             chunks.append(store.ole.openstream(entry).read())
     return b"".join(chunks)

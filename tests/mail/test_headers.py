@@ -83,3 +83,13 @@ def test_encoded_words_split_inside_a_character_are_joined() -> None:
 def test_hostile_charsets_are_refused() -> None:
     text, problem = decode_bytes(b"abc", "punycode")
     assert text == "abc" and "unknown charset" in problem
+
+
+def test_addresses_past_the_limit_are_cut_with_a_warning():
+    from heron.mail.headers import MAX_ADDRESSES
+    from heron.mail.parse import parse_message
+
+    crowd = ",".join(f"u{i}@crowd.test" for i in range(MAX_ADDRESSES + 50))
+    facts = parse_message(f"From: a@b.test\nCc: {crowd}\nSubject: all\n\nhi\n".encode())
+    assert len(facts.cc) == MAX_ADDRESSES
+    assert any(w.code == "address-limit" for w in facts.warnings)

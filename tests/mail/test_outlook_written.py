@@ -88,3 +88,18 @@ def test_a_compound_file_without_a_message_is_refused():
     raw = cfb.build({"WordDocument": b"\0" * 600})
     with pytest.raises(MailParseError, match="no MAPI message"):
         parse_message(raw)
+
+
+def test_a_small_file_claiming_gigabytes_through_shared_chains_is_cut_short():
+    shared = "__attach_version1.0_#00000000/__substg1.0_37010102"
+    files = [("a.bin", b"B" * 8192)] + [
+        (f"copy{i}.bin", cfb.Stream(same_as=shared)) for i in range(900)
+    ]
+    raw = cfb.build(cfb.outlook_message("bomb", files=files))
+    assert len(raw) < 1_000_000 and 8 * len(raw) < 901 * 8192
+    facts = parse_message(raw)
+    read = sum(a.size for a in facts.attachments)
+    assert read <= 8 * len(raw) + 4 * 1024 * 1024
+    assert any(
+        "read limit" in w.message or "add up" in w.message for w in facts.warnings
+    )
