@@ -159,6 +159,13 @@ class Settings(BaseSettings):
     def _known_database(cls, value: str) -> str:
         if value and not value.startswith(("sqlite", "postgresql")):
             raise ValueError("must be a sqlite:// or postgresql:// URL")
+        if value.startswith("sqlite"):
+            path = value.partition(":///")[2].partition("?")[0]
+            if not path or path == ":memory:":
+                raise ValueError(
+                    "needs a file (sqlite:///path/to/heron.db): an in-memory database "
+                    "forgets everything when the command ends"
+                )
         return value
 
     @property

@@ -99,3 +99,22 @@ def test_a_weight_for_an_analyzer_heron_lacks_stops_start_up(
     monkeypatch.setenv("HERON_SCORING_WEIGHTS", "url-reputaton=8")
     with pytest.raises(ConfigError, match="no analyzer is called 'url-reputaton'"):
         Heron(load_settings())
+
+
+def test_an_in_memory_sqlite_database_is_refused(monkeypatch: pytest.MonkeyPatch):
+    for url in ("sqlite://", "sqlite:///:memory:"):
+        monkeypatch.setenv("HERON_DATABASE_URL", url)
+        with pytest.raises(ConfigError, match="in-memory database forgets"):
+            load_settings()
+
+
+def test_a_file_that_is_no_database_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    from heron.engine.service import Heron
+
+    impostor = tmp_path / "not.db"
+    impostor.write_text("plain words, not SQLite\n" * 100)
+    monkeypatch.setenv("HERON_DATABASE_URL", f"sqlite:///{impostor}")
+    with pytest.raises(ConfigError, match="HERON_DATABASE_URL: cannot open"):
+        Heron(load_settings())

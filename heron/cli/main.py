@@ -86,6 +86,8 @@ def main(
 def _heron(**overrides: Any) -> Iterator[Heron]:
     try:
         settings = load_settings(**overrides)
+        if settings.log_format == "json" and not _LOGGING["json"]:
+            _configure_logging(_LOGGING["level"], True)
         heron = Heron(settings)
     except ConfigError as exc:
         output.error("configuration error:", str(exc))
@@ -402,7 +404,8 @@ def actions_list(
         str | None, typer.Option(help="Only actions in this status, e.g. pending.")
     ] = None,
     investigation: Annotated[
-        int | None, typer.Option(help="Only this investigation's actions.")
+        int | None,
+        typer.Option(min=1, max=2**63 - 1, help="Only this investigation's actions."),
     ] = None,
     json_: JsonFlag = False,
 ) -> None:
@@ -637,7 +640,12 @@ def _tolerant_streams() -> None:
                 reconfigure(errors="replace")
 
 
+# How logging was set up by the command line, so settings can switch it to JSON.
+_LOGGING: dict[str, Any] = {"level": "WARNING", "json": False}
+
+
 def _configure_logging(level: str, as_json: bool) -> None:
+    _LOGGING.update(level=level, json=as_json)
     handler = logging.StreamHandler(sys.stderr)
     if as_json:
         handler.setFormatter(_JsonFormatter())

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from heron import analyzers
@@ -102,8 +103,15 @@ class Heron:
                 f"HERON_HOME: cannot use {settings.home} ({exc.strerror}); "
                 "point it at a folder heron may write"
             ) from None
-        self.store = Store(settings.resolved_database_url, settings.blob_dir)
-        self.store.migrate()
+        try:
+            self.store = Store(settings.resolved_database_url, settings.blob_dir)
+            self.store.migrate()
+        except (SQLAlchemyError, OSError) as exc:
+            raise ConfigError(
+                f"HERON_DATABASE_URL: cannot open the database "
+                f"{_without_password(settings.resolved_database_url)}: "
+                f"{str(exc).splitlines()[0][:300]}"
+            ) from None
         self.runner = runner or InProcessRunner(settings.workers)
         self.limits = Limits()
         self._intel: IntelIndex | None = None
@@ -892,6 +900,16 @@ def _investigation(session: Session, investigation_id: int) -> m.Investigation:
             f"no investigation {investigation_id}; `heron investigations list` shows them"
         )
     return row
+
+
+def _without_password(url: str) -> str:
+    """A database URL fit for an error message."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is shown as its scheme only
+        return url.partition(":")[0] + "://..."
 
 
 def _check_weights(settings: Settings) -> None:

@@ -113,7 +113,12 @@ def _iter_maildir(
         yield from _iter_maildir_files(path / name, mailbox, folder, limits)
     if only or path.name.startswith("."):
         return
-    for child in sorted(path.iterdir()):
+    try:
+        children = sorted(path.iterdir())
+    except OSError as error:
+        yield MailItem(str(path), error=f"folder not readable: {error}")
+        return
+    for child in children:
         if child.name.startswith(".") and child.is_dir() and is_maildir(child):
             for item in _iter_maildir(child, limits):
                 yield MailItem(item.source, item.raw, mailbox, child.name, item.error)
@@ -124,7 +129,12 @@ def _iter_maildir_files(
 ) -> Iterator[MailItem]:
     if not folder_path.is_dir():
         return
-    for file in sorted(folder_path.iterdir()):
+    try:
+        files = sorted(folder_path.iterdir())
+    except OSError as error:
+        yield MailItem(str(folder_path), error=f"folder not readable: {error}")
+        return
+    for file in files:
         if file.is_file():
             item = _read_whole(file, limits)
             yield MailItem(item.source, item.raw, mailbox, folder, item.error)
