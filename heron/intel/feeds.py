@@ -160,7 +160,17 @@ def _parse(
     return parse_text(text, collector, feed + " " + file_name)
 
 
+# More JSON values than a feed can usefully hold: parsing them would take gigabytes.
+MAX_JSON_VALUES = 4 * MAX_INDICATORS_PER_FEED
+
+
 def _load_json(text: str, feed: str) -> object:
+    values = text.count("{") + text.count(",")
+    if values > MAX_JSON_VALUES:
+        raise IntelFeedError(
+            f"{feed}: about {values} JSON values, more than the {MAX_JSON_VALUES} "
+            "heron reads from one feed; split the feed"
+        )
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as error:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import partial
 
-from heron.intel.collector import FeedCollector, excerpt
+from heron.intel.collector import MAX_INDICATORS_PER_FEED, FeedCollector, excerpt
 from heron.intel.values import classify, normalise_network
 
 COMMENT_PREFIXES = ("#", ";", "//")
@@ -43,6 +43,9 @@ _DROP_LINE = re.compile(r"(?P<net>[0-9A-Fa-f.:/]+)\s*;\s*(?P<ref>\S+)")
 
 Line = tuple[int, str]
 
+# Lines read from one feed: twice the indicators a feed may add, room for comments.
+MAX_LINES = 2 * MAX_INDICATORS_PER_FEED
+
 
 @dataclass(frozen=True)
 class CsvProfile:
@@ -57,7 +60,13 @@ class CsvProfile:
 
 def parse_text(text: str, collector: FeedCollector, name_hint: str) -> str | None:
     """Read ``text`` into ``collector``; the format name, or ``None`` if unknown."""
-    lines = [line.rstrip("\r").replace("\r", " ") for line in text.split("\n")]
+    pieces = text.split("\n", MAX_LINES)
+    if len(pieces) > MAX_LINES:
+        collector.warn(
+            "file", f"more than {MAX_LINES} lines; only the first {MAX_LINES} read"
+        )
+        pieces = pieces[:MAX_LINES]
+    lines = [line.rstrip("\r").replace("\r", " ") for line in pieces]
     entries = _entries(lines)
     if not entries:
         collector.warn("file", "no entries (only blank or comment lines)")

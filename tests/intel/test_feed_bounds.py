@@ -108,3 +108,25 @@ def test_binary_file_raises(tmp_path: Path) -> None:
 def test_missing_file_raises_intel_feed_error(tmp_path: Path) -> None:
     with pytest.raises(IntelFeedError, match="absent.txt: cannot read"):
         load_feed(tmp_path / "absent.txt")
+
+
+def test_json_feeds_of_millions_of_values_are_refused_before_parsing(tmp_path):
+    from heron.intel.feeds import MAX_JSON_VALUES, load_feeds
+
+    feed = tmp_path / "objects.json"
+    feed.write_text("[" + "{}," * (MAX_JSON_VALUES + 1) + "{}]")
+    index = load_feeds([feed])
+    assert len(index) == 0
+    assert "split the feed" in index.warnings[0].message
+
+
+def test_line_feeds_are_read_up_to_their_line_limit(tmp_path, monkeypatch):
+    from heron.intel import text_formats
+    from heron.intel.feeds import load_feeds
+
+    monkeypatch.setattr(text_formats, "MAX_LINES", 3)
+    feed = tmp_path / "urls.txt"
+    feed.write_text("".join(f"https://evil{i}.test/\n" for i in range(10)))
+    index = load_feeds([feed])
+    assert len(index) == 3
+    assert any("only the first 3 read" in w.message for w in index.warnings)
