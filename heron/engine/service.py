@@ -372,6 +372,7 @@ class Heron:
         """
         submission = Submission(source=source)
         kind = "none"
+        wrapper = raw
         if unwrap:
             wrapped = unwrap_report(raw, self.limits)
             if _not_the_reporters_wrapper(wrapped.kind, wrapped.reporter, reporter):
@@ -386,7 +387,19 @@ class Heron:
             submission.warnings.extend(
                 f"{w.where}: {w.code}: {w.message}" for w in wrapped.warnings
             )
-        facts = parse_message(raw, self.limits)
+        try:
+            facts = parse_message(raw, self.limits)
+        except MailParseError as exc:
+            if raw is wrapper:
+                raise
+            # The report is real even when what it wraps is not mail: investigate
+            # the report itself, saying why.
+            submission.warnings.append(
+                f"report: report-unreadable-original: the wrapped message cannot be "
+                f"read ({exc}); the report is investigated as it is"
+            )
+            raw, kind = wrapper, "none"
+            facts = parse_message(raw, self.limits)
         reporter = (reporter or self.settings.operator).lower()
         self.store.blobs.put(raw)
 

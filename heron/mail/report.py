@@ -88,7 +88,7 @@ def _arf(
         warnings.add(
             "arf-no-feedback-type", "report", "ARF report without a Feedback-Type"
         )
-    if not original:
+    if not original or not original.strip():
         warnings.add(
             "arf-no-original", "report", "ARF report holds no original message"
         )

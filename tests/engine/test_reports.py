@@ -112,3 +112,19 @@ def test_a_report_wrapping_two_messages_files_both(heron):
     assert len(submissions) == 2
     assert {s.reporter for s in submissions} == {"carol@example.org"}
     assert len(set(heron.process())) == 2
+
+
+def test_a_report_wrapping_what_is_not_mail_is_investigated_as_it_is(heron):
+    report = EmailMessage()
+    report["From"] = "carol@example.org"
+    report["To"] = "phish-reports@example.org"
+    report["Subject"] = "Fwd: suspicious"
+    report.set_content("See the attached message.")
+    report.add_attachment(
+        b"\x00\x01 not a message \xff", maintype="message", subtype="rfc822"
+    )
+    raw = bytes(report)
+    submission = heron.report(raw, reporter="carol@example.org")
+    assert submission.error == ""
+    [investigation_id] = heron.process()
+    assert investigated(heron, investigation_id) == [submission.sha256]
