@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import email.utils
 import io
 import logging
 import quopri
@@ -433,7 +434,7 @@ def _is_attachment(part: Message) -> bool:
 
 def _filename(part: Message, warnings: Warnings, where: str) -> str:
     try:
-        raw = part.get_filename() or ""
+        raw = _eight_bit_filename(part) or part.get_filename() or ""
     except Exception as error:
         warnings.add("filename", where, f"filename unreadable: {error}")
         return ""
@@ -441,6 +442,21 @@ def _filename(part: Message, warnings: Warnings, where: str) -> str:
     for problem in problems:
         warnings.add("encoded-word", where, problem)
     return text.strip().replace("\x00", "")
+
+
+def _eight_bit_filename(part: Message) -> str:
+    """A file name written in raw UTF-8 (RFC 6532), which ``get_filename`` would
+    turn into replacement characters, hiding a right-to-left override among them."""
+    for header, name in (("content-disposition", "filename"), ("content-type", "name")):
+        raw = next((str(v) for k, v in part.raw_items() if k.lower() == header), "")
+        if not any("\udc80" <= ch <= "\udcff" for ch in raw):
+            continue
+        holder = Message()
+        holder[header] = unsurrogate(raw)
+        value = holder.get_param(name, None, header)
+        if isinstance(value, str):
+            return email.utils.unquote(value)
+    return ""
 
 
 def _content_id(part: Message) -> str:

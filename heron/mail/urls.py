@@ -254,6 +254,23 @@ def collect_html_urls(
     _collect_attribute(
         tree, "[formaction]", "formaction", origin or "html-form", collector, base
     )
+    _collect_attribute(
+        tree, "object[data]", "data", origin or "html-src", collector, base
+    )
+    _collect_attribute(
+        tree, "[poster]", "poster", origin or "html-src", collector, base
+    )
+    for node in tree.css("[srcset]"):
+        # "a.png 1x, https://b.test/c.png 2x": each candidate's first word is a link.
+        for candidate in (node.attributes.get("srcset") or "").split(","):
+            words = candidate.split()
+            link = resolve_link(words[0], base) if words else None
+            if link is not None:
+                collector.add(make_url(link, origin or "html-src"))
+    for node in tree.css("iframe[srcdoc]"):
+        # A page inside the page: its links are read by pattern, one level deep.
+        _collect_by_pattern(node.attributes.get("srcdoc") or "", collector, origin)
+    _collect_xlink(tree, origin or "html-href", collector, base)
     _collect_refresh(tree, origin or "html-meta-refresh", collector, base)
     collect_text_urls(_visible_text(tree), origin or "text", collector)
 
@@ -316,6 +333,18 @@ def _collect_by_pattern(html: str, collector: UrlCollector, origin: str | None) 
             kind = "html-href" if match.group(1).lower() == "href" else "html-src"
             collector.add(make_url(link, origin or kind))
     collect_text_urls(html, origin or "text", collector)
+
+
+def _collect_xlink(
+    tree: LexborHTMLParser, origin: str, collector: UrlCollector, base: str
+) -> None:
+    """SVG links (``xlink:href``), which CSS selectors cannot name."""
+    for node in tree.css("a, image, use"):
+        for name, value in node.attributes.items():
+            if name.lower() == "xlink:href" and value:
+                link = resolve_link(value, base)
+                if link is not None:
+                    collector.add(make_url(link, origin))
 
 
 def _base_href(tree: LexborHTMLParser) -> str:

@@ -314,3 +314,13 @@ def test_to_dict_is_json_ready(full: MessageFacts) -> None:
     data = full.to_dict()
     assert json.loads(json.dumps(data))["subject"] == full.subject
     assert "payload" not in data["attachments"][0]
+
+
+def test_a_raw_utf8_file_name_keeps_its_characters_bidi_controls_included() -> None:
+    raw = (
+        "From: a@b.test\nSubject: x\nContent-Type: multipart/mixed; boundary=b\n\n"
+        "--b\nContent-Type: text/plain\n\nhi\n--b\nContent-Type: application/pdf\n"
+        'Content-Disposition: attachment; filename="invoice\u202efdp.exe"\n\nMZ\n--b--\n'
+    ).encode("utf-8")
+    [attachment] = parse_message(raw).attachments
+    assert attachment.filename == "invoice\u202efdp.exe"

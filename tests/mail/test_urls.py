@@ -153,3 +153,20 @@ def test_a_long_comment_cannot_push_the_visible_words_out_of_reach():
 
     html = "<!--" + "pad " * 500_000 + "--><p>Verify your password now</p>"
     assert "Verify your password now" in visible_text(html, 1000)
+
+
+def test_links_in_srcset_object_srcdoc_and_svg_are_found():
+    html = (
+        '<img srcset="https://a.test/1.png 1x, https://b.test/2.png 2x">'
+        '<object data="https://obj.test/x.swf"></object>'
+        "<iframe srcdoc=\"&lt;a href='https://inner.test/p'&gt;x&lt;/a&gt;\"></iframe>"
+        '<svg><a xlink:href="https://svg.test/l"><text>t</text></a></svg>'
+    )
+    found = {u.url for u in extract_html_urls(html, 100)[0]}
+    assert {
+        "https://a.test/1.png",
+        "https://b.test/2.png",
+        "https://obj.test/x.swf",
+        "https://inner.test/p",
+        "https://svg.test/l",
+    } <= found
