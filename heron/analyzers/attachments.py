@@ -195,6 +195,13 @@ def examine(attachment: Attachment) -> list[Finding]:
         form = credential_form(attachment.payload)
         if form:
             add("credential-form", Severity.HIGH, f"{name} holds a login form: {form}")
+        target = auto_redirect(attachment.payload)
+        if target:
+            add(
+                "html-redirect",
+                Severity.MEDIUM,
+                f"{name} sends the browser elsewhere on opening: {target}",
+            )
     if _type_mismatch(last, attachment.true_type):
         add(
             "type-mismatch",
@@ -234,6 +241,32 @@ MAX_HTML_BYTES = 5 * 1024 * 1024
 _PASSWORD_INPUT = re.compile(
     r"<input\b[^>]{0,500}type\s*=\s*[\"']?password", re.IGNORECASE
 )
+
+
+_REDIRECTS = (
+    re.compile(
+        r"<meta[^>]{0,300}http-equiv\s*=\s*[\"']?refresh[^>]{0,300}url\s*=\s*"
+        r"[\"']?([^\"'>\s]{1,300})",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"(?:window|document|top|self)\.location(?:\.href)?\s*=\s*[\"'`]?([^\"'`;\s]{1,300})",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"location\.(?:replace|assign)\s*\(\s*[\"'`]?([^\"'`)\s]{1,300})", re.IGNORECASE
+    ),
+)
+
+
+def auto_redirect(payload: bytes) -> str:
+    """Where an HTML attachment sends the browser as soon as it opens, or ""."""
+    html = payload[:MAX_HTML_BYTES].decode("utf-8", "replace")
+    for pattern in _REDIRECTS:
+        match = pattern.search(html)
+        if match:
+            return match.group(1)[:200]
+    return ""
 
 
 def credential_form(payload: bytes) -> str:

@@ -336,3 +336,18 @@ def test_dkim_pass_for_another_domain_does_not_align():
     result = run("authentication", message)
     [finding] = [f for f in result.findings if f.code == "dmarc-unaligned"]
     assert "only bulk-mailer.test authenticated" in finding.summary
+
+
+def test_an_html_attachment_that_redirects_on_opening_is_a_finding():
+    for page in (
+        b'<meta http-equiv="refresh" content="0; url=https://go.evil.test/m">',
+        b"<script>window.location.href='https://go.evil.test/j'</script>",
+        b"<script>location.replace('https://go.evil.test/r')</script>",
+    ):
+        message = facts(
+            attachments=(attachment("scan.html", page, true_type="text/html"),)
+        )
+        found = next(
+            f for f in run("attachments", message).findings if f.code == "html-redirect"
+        )
+        assert found.severity is Severity.MEDIUM and "go.evil.test" in found.summary
