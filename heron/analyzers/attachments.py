@@ -7,6 +7,7 @@ from pathlib import PurePosixPath
 
 from heron.analyzers.base import AnalyzerContext, AnalyzerResult, analyzer
 from heron.domain.entities import EntityRef, EntityType, Finding
+from heron.domain.scoring import COULD_NOT_CHECK
 from heron.domain.verdicts import Severity
 from heron.mail.facts import Attachment
 from heron.mail.urls import parse_html
@@ -127,7 +128,8 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
     files = [a for a in context.message.every_attachment() if a.message is None]
     if not files:
         return AnalyzerResult.not_applicable("no file attachments")
-    findings = [f for attachment in files for f in examine(attachment)]
+    blind = any(w.code == "libmagic-missing" for w in context.message.all_warnings())
+    findings = [f for attachment in files for f in examine(attachment, blind)]
     bad = [f for f in findings if f.severity.rank > 0]
     summary = "; ".join(f.summary for f in bad)
     return AnalyzerResult.from_findings(
@@ -135,8 +137,11 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
     )
 
 
-def examine(attachment: Attachment) -> list[Finding]:
-    """Findings about one attachment; an informational one when nothing is wrong."""
+def examine(attachment: Attachment, blind: bool = False) -> list[Finding]:
+    """Findings about one attachment; an informational one when nothing is wrong.
+
+    ``blind`` says libmagic was missing, so the true type is unknown: a file whose
+    name shows nothing risky then could not be checked, which is not clean."""
     entity = EntityRef(EntityType.FILE, attachment.sha256)
     name = attachment.filename or "(no name)"
     extensions = _extensions(attachment.filename)
@@ -207,6 +212,12 @@ def examine(attachment: Attachment) -> list[Finding]:
             "type-mismatch",
             Severity.MEDIUM,
             f"{name} claims .{last} but its bytes are {attachment.true_type}",
+        )
+    if not findings and blind:
+        add(
+            COULD_NOT_CHECK,
+            Severity.INFORMATIONAL,
+            f"{name}: true type unknown (libmagic is not installed); could not check",
         )
     if not findings:
         add(

@@ -4,8 +4,9 @@ The rule, stated once: every finding is worth points (by default by its severity
 informational 0, low 1, medium 2, high 6; ``Weights`` overrides them per analyzer or per
 analyzer and code). An entity whose findings add up to ``Weights.malicious`` points (6 by
 default, so one high finding) is malicious; to ``Weights.suspicious`` (2) suspicious; an
-entity some analyzer examined without reaching that is clean; an entity nothing examined
-is unknown. A message also takes the worst verdict of the urls and files it carries,
+entity some analyzer examined without reaching that is clean; an entity nothing examined,
+or only analyzers that could not check it (code ``could-not-check``), is unknown. A
+message also takes the worst verdict of the urls and files it carries,
 and its weak signals add up with theirs (see ``message_verdict``). Every verdict keeps
 its reasons: the findings that made it, worth most first.
 """
@@ -25,6 +26,9 @@ POINTS = {
     Severity.HIGH: 6,
 }
 SUSPICIOUS_POINTS = 2
+# The finding code of an analyzer that could not examine an entity (a system library
+# or tool it needs is missing): such findings alone leave the entity unknown, not clean.
+COULD_NOT_CHECK = "could-not-check"
 MALICIOUS_POINTS = 6
 
 
@@ -66,6 +70,9 @@ def entity_verdict(
         return EntityVerdict(entity, Verdict.MALICIOUS, _by_worth(counted, weights))
     if points >= weights.suspicious:
         return EntityVerdict(entity, Verdict.SUSPICIOUS, _by_worth(counted, weights))
+    if all(f.code == COULD_NOT_CHECK for f in own):
+        # Nothing examined it: an analyzer said it lacked what it needed.
+        return EntityVerdict(entity, Verdict.UNKNOWN, own)
     # Known limit: weak signals below the suspicious threshold leave the entity clean;
     # they stay listed among its reasons, worth most first, so a reader sees them.
     return EntityVerdict(entity, Verdict.CLEAN, _by_worth(own, weights))

@@ -351,3 +351,15 @@ def test_an_html_attachment_that_redirects_on_opening_is_a_finding():
             f for f in run("attachments", message).findings if f.code == "html-redirect"
         )
         assert found.severity is Severity.MEDIUM and "go.evil.test" in found.summary
+
+
+def test_without_libmagic_a_plain_looking_file_could_not_be_checked():
+    from heron.mail.facts import MailWarning
+
+    message = facts(
+        attachments=(
+            attachment("report", b"\x00\x01", true_type="application/octet-stream"),
+        ),
+        warnings=(MailWarning("libmagic-missing", "attachments", "not installed"),),
+    )
+    assert set(codes(run("attachments", message))) == {"could-not-check"}

@@ -123,3 +123,10 @@ def test_a_message_flagged_by_what_it_carries_lists_the_carried_reasons():
     result = message_verdict(MESSAGE, findings, carried)
     assert result.verdict is Verdict.MALICIOUS
     assert [f.code for f in result.reasons] == ["listed"]
+
+
+def test_an_entity_only_could_not_check_stays_unknown_not_clean():
+    blind = Finding("attachments", URL, "could-not-check", Severity.INFORMATIONAL, "s")
+    assert entity_verdict(URL, [blind]).verdict is Verdict.UNKNOWN
+    seen = Finding("links", URL, "link-ok", Severity.INFORMATIONAL, "built plainly")
+    assert entity_verdict(URL, [blind, seen]).verdict is Verdict.CLEAN
