@@ -68,7 +68,7 @@ def assemble(
     """The ``MessageFacts`` of one message from what its reader gathered."""
     urls = UrlCollector(budget.limits.max_urls, budget.deadline)
     attachments = _read_files(text_body, html_body, attachments, urls, warnings, budget)
-    _collect_urls(text_body, html_body, attachments, urls, warnings, budget)
+    _collect_urls(text_body, html_body, urls, warnings)
     return MessageFacts(
         sha256=hashlib.sha256(raw).hexdigest(),
         size=len(raw),
@@ -113,12 +113,7 @@ def _read_files(
 
 
 def _collect_urls(
-    text_body: str,
-    html_body: str,
-    attachments: list[Attachment],
-    collector: UrlCollector,
-    warnings: Warnings,
-    budget: Budget,
+    text_body: str, html_body: str, collector: UrlCollector, warnings: Warnings
 ) -> None:
     _guarded(lambda: collect_text_urls(text_body, "text", collector), "text", warnings)
     _guarded(lambda: collect_html_urls(html_body, collector), "html", warnings)

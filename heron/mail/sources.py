@@ -83,13 +83,19 @@ def is_maildir(path: Path) -> bool:
 
 
 def _iter_folder(path: Path, limits: Limits, depth: int) -> Iterator[MailItem]:
-    try:
-        children = sorted(path.iterdir())
-    except OSError as error:
-        yield MailItem(str(path), error=f"folder not readable: {error}")
-        return
+    children, problem = _listing(path)
+    if problem is not None:
+        yield problem
     for child in children:
         yield from _iter_path(child, limits, depth + 1)
+
+
+def _listing(path: Path) -> tuple[list[Path], MailItem | None]:
+    """A folder's entries in name order, or none and the item saying why."""
+    try:
+        return sorted(path.iterdir()), None
+    except OSError as error:
+        return [], MailItem(str(path), error=f"folder not readable: {error}")
 
 
 def _maildir_names(path: Path) -> tuple[str, str]:
@@ -113,11 +119,9 @@ def _iter_maildir(
         yield from _iter_maildir_files(path / name, mailbox, folder, limits)
     if only or path.name.startswith("."):
         return
-    try:
-        children = sorted(path.iterdir())
-    except OSError as error:
-        yield MailItem(str(path), error=f"folder not readable: {error}")
-        return
+    children, problem = _listing(path)
+    if problem is not None:
+        yield problem
     for child in children:
         if child.name.startswith(".") and child.is_dir() and is_maildir(child):
             for item in _iter_maildir(child, limits):
@@ -129,11 +133,9 @@ def _iter_maildir_files(
 ) -> Iterator[MailItem]:
     if not folder_path.is_dir():
         return
-    try:
-        files = sorted(folder_path.iterdir())
-    except OSError as error:
-        yield MailItem(str(folder_path), error=f"folder not readable: {error}")
-        return
+    files, problem = _listing(folder_path)
+    if problem is not None:
+        yield problem
     for file in files:
         if file.is_file():
             item = _read_whole(file, limits)
