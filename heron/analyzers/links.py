@@ -4,13 +4,12 @@ recipient's address. Structure only; nothing is fetched."""
 
 from __future__ import annotations
 
-import ipaddress
 import re
 
 from heron.analyzers import lexicon
 from heron.analyzers.base import AnalyzerContext, AnalyzerResult, analyzer
 from heron.domain.entities import EntityRef, EntityType, Finding
-from heron.domain.names import is_same_or_subdomain, organisational_domain
+from heron.domain.names import is_ip, is_same_or_subdomain, organisational_domain
 from heron.domain.rewriters import unwrap
 from heron.domain.verdicts import Severity
 from heron.mail.facts import Url
@@ -64,7 +63,7 @@ def examine(url: Url, recipients: list[str]) -> list[Finding]:
             Severity.LOW,
             f"the link shows {shown} but goes to {host}",
         )
-    if _is_ip(host):
+    if is_ip(host):
         add("ip-host", Severity.MEDIUM, f"the link goes to a bare ip address {host}")
     if "@" in url.url.split("//", 1)[-1].split("/", 1)[0]:
         add("userinfo", Severity.MEDIUM, "the link hides its host behind user@ text")
@@ -112,11 +111,3 @@ def _shown_host(anchor_text: str) -> str | None:
     if not match or " " in text[: match.start()].strip():
         return None
     return match.group(1).lower()
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True

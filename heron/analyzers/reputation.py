@@ -10,13 +10,12 @@ check".
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 
 from heron.analyzers.base import AnalyzerContext, AnalyzerResult, IntelLookup, analyzer
 from heron.analyzers.indicators import sending_ip
 from heron.domain.entities import EntityRef, EntityType, Finding
-from heron.domain.names import organisational_domain
+from heron.domain.names import is_ip, organisational_domain
 from heron.domain.verdicts import Severity
 from heron.mail.facts import Attachment, Url
 
@@ -100,7 +99,7 @@ def _unique_urls(urls: list[Url]) -> list[Url]:
 def _url_finding(intel: IntelLookup, url: Url) -> Finding:
     entity = EntityRef(EntityType.URL, url.url)
     checks = [("url", url.url, "the url")]
-    if _is_ip(url.host):
+    if is_ip(url.host):
         checks.append(("ip", url.host.strip("[]"), f"its host {url.host}"))
     elif url.host:
         checks.append(("domain", url.host, f"its host {url.host}"))
@@ -114,14 +113,6 @@ def _url_finding(intel: IntelLookup, url: Url) -> Finding:
     return Finding(
         URLS, entity, "not-listed", Severity.INFORMATIONAL, "not listed in threat intel"
     )
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return True
 
 
 def _file_finding(intel: IntelLookup, attachment: Attachment) -> Finding:

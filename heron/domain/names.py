@@ -27,12 +27,13 @@ def organisational_domain(host: str) -> str:
     parts = _EXTRACT(host)
     if parts.top_domain_under_public_suffix:
         return parts.top_domain_under_public_suffix
-    if parts.suffix or _is_ip(host):
+    if parts.suffix or is_ip(host):
         return host
     return ".".join(host.split(".")[-2:])
 
 
-def _is_ip(host: str) -> bool:
+def is_ip(host: str) -> bool:
+    """True for an ip address, bracketed (IPv6 in a url) or not."""
     try:
         ipaddress.ip_address(host.strip("[]"))
     except ValueError:

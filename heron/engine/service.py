@@ -185,18 +185,10 @@ class Heron:
             )
 
     def lookups(self, session: Session) -> Lookups:
-        entries = []
-        for record in repo.list_entries(session):
-            try:
-                entries.append(ListEntry(record.kind, record.value, record.list))
-            except ValueError as error:
-                # An entry written before its kind's rule tightened, or by hand in
-                # the database: it matches nothing, and the log says why.
-                log.warning("list entry %s ignored: %s", record.id, error)
         return Lookups(
             intel=self.intel,
             intel_size=len(self.intel),
-            org_lists=OrgLists(entries),
+            org_lists=self.org_lists(session),
             trusted_authserv_ids=tuple(self.settings.trusted_authserv_ids),
             org_domains=tuple(sorted(self.org_domains(session))),
             partner_domains=tuple(self.settings.partner_domains),
@@ -225,6 +217,18 @@ class Heron:
             key=lambda f: (-self.weights.points(f), -f.severity.rank),
         )
         return [scoring.reason_view(f, self.weights) for f in ranked[:REASONS_KEPT]]
+
+    def org_lists(self, session: Session) -> OrgLists:
+        """The organisation's allow and block list as stored."""
+        entries = []
+        for record in repo.list_entries(session):
+            try:
+                entries.append(ListEntry(record.kind, record.value, record.list))
+            except ValueError as error:
+                # An entry written before its kind's rule tightened, or by hand in
+                # the database: it matches nothing, and the log says why.
+                log.warning("list entry %s ignored: %s", record.id, error)
+        return OrgLists(entries)
 
     def org_domains(self, session: Session) -> set[str]:
         """The organisation's domains: those configured, and those of its mailboxes."""
@@ -819,8 +823,7 @@ class Heron:
         except ValueError:
             notes.append(f"{facts.from_.address} cannot be blocked: not a mail address")
             return 0
-        allowed = self.lookups(session).org_lists
-        match = allowed.match_sender(facts.from_.address) if allowed else None
+        match = self.org_lists(session).match_sender(facts.from_.address)
         if match is not None and match.list == "allow":
             notes.append(
                 f"block of {facts.from_.address} not proposed: the allow list holds "

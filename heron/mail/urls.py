@@ -145,6 +145,9 @@ class UrlCollector:
                 return
         self._found[key] = url
 
+    def __len__(self) -> int:
+        return len(self._found)
+
     def urls(self) -> list[Url]:
         """The urls kept, in the order they were found."""
         return list(self._found.values())

@@ -55,9 +55,9 @@ class FileScan:
 
     def links(self, text: str, where: str) -> int:
         """Add the urls written in ``text`` to the message; how many were new."""
-        before = len(self.collector.urls())
+        before = len(self.collector)
         collect_text_urls(text, where, self.collector)
-        return len(self.collector.urls()) - before
+        return len(self.collector) - before
 
     def member(self, data: bytes, name: str, where: str, depth: int) -> Attachment:
         """A file found inside another, read in its turn one level deeper."""
@@ -193,9 +193,9 @@ def _read_html(
     from heron.mail.urls import collect_html_urls
 
     html, _ = decode_bytes(_bounded(data, scan, where), "utf-8")
-    before = len(scan.collector.urls())
+    before = len(scan.collector)
     collect_html_urls(html, scan.collector, origin=where)
-    found.links += len(scan.collector.urls()) - before
+    found.links += len(scan.collector) - before
 
 
 def _read_text(
