@@ -92,22 +92,65 @@ BRANDS: dict[str, tuple[str, ...]] = {
     "hmrc": ("hmrc.gov.uk", "gov.uk"),
     "irs": ("irs.gov",),
     "zoom": ("zoom.us", "zoom.com"),
+    "ledger": ("ledger.com",),
+    "gemini": ("gemini.com",),
+    "opensea": ("opensea.io",),
+    "ing": ("ing.com", "ing.nl", "ing.de", "ing.es", "ing.be", "ing.fr", "ing.it"),
+    "proximus": ("proximus.be",),
+    "receita federal": ("gov.br",),
+    "alfandega": ("gov.br",),
+    "yodobashi": ("yodobashi.com",),
+    "ヨドバシ": ("yodobashi.com",),
+    "rakuten": ("rakuten.co.jp", "rakuten-card.co.jp", "rakuten.com"),
+    "楽天": ("rakuten.co.jp", "rakuten-card.co.jp", "rakuten.com"),
+    "東京ガス": ("tokyo-gas.co.jp",),
+    "日本郵便": ("japanpost.jp",),
+    "日本郵政": ("japanpost.jp",),
+    "japan post": ("japanpost.jp",),
+    "国税": ("nta.go.jp",),
+    "e-tax": ("nta.go.jp",),
+    "三井住友": ("smbc.co.jp", "smbc-card.com"),
+    "三菱ufj": ("mufg.jp", "bk.mufg.jp"),
+    "アマゾン": ("amazon.co.jp", "amazon.com"),
+    "えきねっと": ("eki-net.com",),
+    "セゾン": ("saisoncard.co.jp",),
+    "台電": ("taipower.com.tw",),
+    "台电": ("taipower.com.tw",),
     "webmail": (),
     "mail administrator": (),
     "it support": (),
     "it helpdesk": (),
     "help desk": (),
+    "helpdesk": (),
+    "hr department": (),
+    "human resources": (),
+    "payroll": (),
+    "it department": (),
+    "service desk": (),
+    "email administrator": (),
+    "system administrator": (),
+    "accounts payable": (),
+    "finance department": (),
 }
 
 _SEPARATORS = re.compile(r"[^a-z0-9]+")
+_SPLIT_LETTERS = re.compile(r"(?<= )(?:[a-z] ){2,}[a-z](?= )")
 
 
 def named_brand(display_name: str) -> str | None:
-    """The brand a display name names, matched on whole words; None when none."""
-    words = " " + _SEPARATORS.sub(" ", display_name.lower()).strip() + " "
-    squeezed = _SEPARATORS.sub("", display_name.lower())
+    """The brand a display name names, matched on whole words (names in scripts
+    written without spaces, such as Japanese, anywhere); None when none."""
+    lowered = display_name.lower()
+    words = " " + _SEPARATORS.sub(" ", lowered).strip() + " "
+    # Letters set apart to slip past filters: "D/H/L", "P a y P a l".
+    words = _SPLIT_LETTERS.sub(lambda m: " " + m.group(0).replace(" ", "") + " ", words)
+    squeezed = _SEPARATORS.sub("", lowered)
     for brand in sorted(BRANDS, key=len, reverse=True):
-        if f" {brand} " in words:
+        if not brand.isascii() and brand in lowered:
+            return brand
+        if f" {brand} " in words or (
+            "-" in brand and f" {brand.replace('-', ' ')} " in words
+        ):
             return brand
         if (
             len(brand) >= 6

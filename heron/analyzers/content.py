@@ -8,15 +8,32 @@ Dutch (see ``lexicon.py``).
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from heron.analyzers import lexicon
 from heron.analyzers.base import AnalyzerContext, AnalyzerResult, analyzer
+from heron.analyzers.brands import BRANDS
 from heron.domain.entities import EntityRef, EntityType, Finding
+from heron.domain.lookalike import skeleton
+from heron.domain.names import organisational_domain
 from heron.domain.verdicts import Severity
 from heron.mail.facts import MessageFacts
 from heron.mail.urls import visible_text
 
 NAME = "content"
 MAX_TEXT = 200_000
+# Distinct advance-fee phrases that make the genre (one alone is ordinary speech).
+ADVANCE_FEE_PHRASES = 2
+# Distinct words of one spam topic that make it the message's subject matter.
+SPAM_TOPIC_WORDS = 2
+# A word broken by a dot after its first letter ("S.eu e.spaço"), which hides it from
+# filters while a reader still reads it.
+_DOTTED = re.compile(r"(?<![\w.])[^\W\d_]\.[^\W\d_]{2,}(?![\w.@])")
+_WORD = re.compile(r"\w[\w'’]*\w", re.UNICODE)
+# Scripts with letters that look like Latin ones; accented Latin letters are not tricks.
+_LOOKALIKE_SCRIPTS = ("CYRILLIC", "GREEK", "CHEROKEE", "ARMENIAN", "COPTIC", "LISU")
+_ONE_WORD_BRANDS = frozenset(b for b in BRANDS if b.isascii() and " " not in b)
 
 
 @analyzer(
@@ -29,7 +46,13 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
     text = readable_text(facts)
     findings = [
         *_phrases(text, message),
+        *_advance_fee(text, message),
+        *_bitcoin_address(facts, message),
+        *_missing_attachment(text, facts, message),
+        *_spam_topics(text, message),
+        *_reply_elsewhere(text, facts, message),
         *_hidden(facts, message),
+        *_disguised(facts, message),
         *_personalised(facts, message),
     ]
     summary = "; ".join(f.summary for f in findings)
@@ -52,12 +75,14 @@ def readable_text(facts: MessageFacts) -> str:
     """Subject and bodies, with those of attached messages, as one lower-cased text
     without invisible characters."""
     parts = [facts.subject, facts.text_body[:MAX_TEXT]]
+    parts.extend(a.filename for a in facts.attachments if a.filename)
     if facts.html_body:
         parts.append(visible_text(facts.html_body, MAX_TEXT))
     for attachment in facts.attachments:
         if attachment.message is not None:
             parts.append(readable_text(attachment.message))
-    return lexicon.without_invisible(" ".join(parts)).lower()[: MAX_TEXT * 4]
+    text = lexicon.without_invisible(" ".join(parts)).lower()[: MAX_TEXT * 4]
+    return text.replace("_", " ")
 
 
 def _phrases(text: str, message: EntityRef) -> list[Finding]:
@@ -75,6 +100,13 @@ def _phrases(text: str, message: EntityRef) -> list[Finding]:
             "presses the reader with a threat or deadline",
         ),
         (lexicon.LURE, "lure", Severity.LOW, "dangles a prize, payment or reward"),
+        (
+            lexicon.ACCOUNT_THREAT,
+            "account-threat",
+            Severity.MEDIUM,
+            "says the reader's account is or will be restricted",
+        ),
+        (lexicon.CRYPTO, "crypto", Severity.LOW, "talks cryptocurrency money"),
     )
     findings = []
     for pattern, code, severity, summary in checks:
@@ -100,9 +132,11 @@ def _hidden(facts: MessageFacts, message: EntityRef) -> list[Finding]:
         facts.subject
     )
     in_body = lexicon.hidden_between_letters(facts.text_body[:MAX_TEXT])
+    in_header += len(_DOTTED.findall(f"{name} {facts.subject}"))
     if in_header < 2 and in_body < 5:
         return []
     where = "the sender's name or subject" if in_header >= 2 else "the text"
+    # Known limit: dots that break words are counted with invisible characters.
     return [
         Finding(
             NAME,
@@ -127,5 +161,152 @@ def _personalised(facts: MessageFacts, message: EntityRef) -> list[Finding]:
             "address-in-subject",
             Severity.LOW,
             f"the subject names the recipient's address {named[0]}",
+        )
+    ]
+
+
+def _advance_fee(text: str, message: EntityRef) -> list[Finding]:
+    phrases = sorted(
+        {" ".join(m.group(0).split()) for m in lexicon.ADVANCE_FEE.finditer(text)}
+    )
+    if len(phrases) < ADVANCE_FEE_PHRASES:
+        return []
+    quoted = ", ".join(f'"{p}"' for p in phrases[:4])
+    return [
+        Finding(
+            NAME,
+            message,
+            "advance-fee",
+            Severity.MEDIUM,
+            f"reads like advance-fee fraud ({len(phrases)} telltale phrases: {quoted})",
+            {"phrases": phrases[:10]},
+        )
+    ]
+
+
+def _spam_topics(text: str, message: EntityRef) -> list[Finding]:
+    """Sex, gambling or pills: low for a word, medium when the message dwells on it."""
+    best: tuple[str, list[str]] | None = None
+    for topic, pattern in lexicon.SPAM_TOPICS.items():
+        words = sorted({" ".join(m.group(0).split()) for m in pattern.finditer(text)})
+        if words and (best is None or len(words) > len(best[1])):
+            best = (topic, words)
+    if best is None:
+        return []
+    topic, words = best
+    severity = Severity.MEDIUM if len(words) >= SPAM_TOPIC_WORDS else Severity.LOW
+    quoted = ", ".join(f'"{w[:30]}"' for w in words[:4])
+    return [
+        Finding(
+            NAME,
+            message,
+            "spam-topic",
+            severity,
+            f"sells what bulk spam sells ({topic}): {quoted}",
+            {"topic": topic, "words": words[:10]},
+        )
+    ]
+
+
+def _bitcoin_address(facts: MessageFacts, message: EntityRef) -> list[Finding]:
+    text = f"{facts.subject} {facts.text_body[:MAX_TEXT]}"
+    for match in lexicon.BITCOIN_ADDRESS.finditer(text):
+        address = match.group(0)
+        if address.startswith("bc1") or (
+            any(c.isupper() for c in address) and any(c.islower() for c in address)
+        ):
+            return [
+                Finding(
+                    NAME,
+                    message,
+                    "bitcoin-address",
+                    Severity.LOW,
+                    f"gives a Bitcoin address to pay: {address}",
+                    {"address": address},
+                )
+            ]
+    return []
+
+
+def _reply_elsewhere(
+    text: str, facts: MessageFacts, message: EntityRef
+) -> list[Finding]:
+    from_org = organisational_domain(facts.from_.domain) if facts.from_ else ""
+    for match in lexicon.REPLY_ELSEWHERE.finditer(text):
+        address = (match.group(1) or match.group(2) or "").lower().rstrip(".")
+        domain = organisational_domain(address.rpartition("@")[2])
+        # Scammers answer from free mailboxes; lists name their own -leave and
+        # -request addresses, which are no plea.
+        if domain in lexicon.FREEMAIL and domain != from_org:
+            return [
+                Finding(
+                    NAME,
+                    message,
+                    "reply-elsewhere",
+                    Severity.MEDIUM,
+                    f"asks for an answer at {address}, not at the sender's domain "
+                    f"{from_org or '(none)'}",
+                    {"address": address},
+                )
+            ]
+    return []
+
+
+def _disguised(facts: MessageFacts, message: EntityRef) -> list[Finding]:
+    """Words in the subject or sender's name written with lookalike letters: Cyrillic
+    or Cherokee among Latin ones ("Amаzon"), or a capital I for an l ("PayPaI")."""
+    name = facts.from_.display_name if facts.from_ else ""
+    for where, text in (("the subject", facts.subject), ("the sender's name", name)):
+        for word in _WORD.findall(lexicon.without_invisible(text)[:2000]):
+            reads = _disguised_as(word)
+            if reads:
+                return [
+                    Finding(
+                        NAME,
+                        message,
+                        "disguised-word",
+                        Severity.MEDIUM,
+                        f"{where} writes {word!r} with lookalike letters; it reads "
+                        f"as {reads!r}",
+                        {"word": word, "reads_as": reads},
+                    )
+                ]
+    return []
+
+
+def _disguised_as(word: str) -> str | None:
+    latin = any(ch.isascii() and ch.isalpha() for ch in word)
+    foreign = any(
+        ch.isalpha() and unicodedata.name(ch, "").startswith(_LOOKALIKE_SCRIPTS)
+        for ch in word
+    )
+    if latin and foreign:
+        shown = skeleton(word)
+        if shown.isascii() and shown.isalpha() and shown.lower() != word.lower():
+            return shown.lower()
+    if word.isascii() and "I" in word[1:]:
+        swapped = word[0] + word[1:].replace("I", "l")
+        if any(c.islower() for c in word) and swapped.lower() in _ONE_WORD_BRANDS:
+            return swapped.lower()
+    return None
+
+
+def _missing_attachment(
+    text: str, facts: MessageFacts, message: EntityRef
+) -> list[Finding]:
+    """ "Please find attached" with nothing attached: the file is behind a link."""
+    match = lexicon.ATTACHMENT_CLAIM.search(text)
+    if match is None or facts.every_attachment():
+        return []
+    if facts.header("In-Reply-To") or facts.header("References"):
+        return []  # a reply quotes the earlier message's words, not its files
+    return [
+        Finding(
+            NAME,
+            message,
+            "missing-attachment",
+            Severity.LOW,
+            f'says "{match.group(0)}" but carries no file',
+            {"quote": match.group(0)},
         )
     ]

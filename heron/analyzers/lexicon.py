@@ -33,7 +33,13 @@ CREDENTIAL_REQUEST = re.compile(
     r"|\b"
     + _YOUR
     + r"\s+(mailbox|storage|quota|e-?mail storage|caixa de correio|speicher)\b"
-    r".{0,30}?\b(is full|almost full|exceeded|limit|cheia|voll)\b",
+    r".{0,30}?\b(is full|almost full|exceeded|limit|cheia|voll)\b"
+    r"|\b(storage|armazenamento|almacenamiento|speicher\w*|stockage|opslag)\b"
+    r".{0,40}?\b(full|almost full|cheio|lleno|voll|plein|vol|limit\w*|l[ií]mite)\b"
+    # Japanese and Chinese write no spaces between words: matched as substrings.
+    r"|(アカウント|パスワード|ログイン|お客様情報|カード情報|支払い?方法|お支払い情報|"
+    r"登録情報|口座|账户|账号|帳戶|帳號|密码|密碼|邮箱|郵箱|登录|登錄|银行卡)"
+    r"[^。\n]{0,40}?(確認|更新|再設定|変更|入力|認証|验证|驗證|升级|升級|确认)",
     re.DOTALL,
 )
 
@@ -46,7 +52,12 @@ URGENCY = re.compile(
     r"imediatamente|bloque\w*|suspens\w*|última (chance|oportunidade|notificação)|"
     r"inmediatamente|suspendid\w*|dringend|sofort|gesperrt|letzte (mahnung|warnung|"
     r"benachrichtigung)|immédiatement|suspendu|dernier (avis|rappel)|"
-    r"geblokkeerd|opgeschort|laatste (kans|herinnering))\b"
+    r"geblokkeerd|opgeschort|laatste (kans|herinnering)|"
+    r"restringid\w*|desbloque\w*|bloquead\w*|[uú]ltimo aviso|multa pendiente|"
+    r"pendiente de (pago|validaci[oó]n)|urgente|impay[ée]e?s?|sera suspendu|"
+    r"wordt (geblokkeerd|opgeschort)|sospes\w*|bloccat\w*|scadut\w*)\b"
+    r"|(停止|利用制限|制限され|凍結|冻结|差押|差し押さえ|最終期限|至急|期限切れ|未納|"
+    r"未払い|不正(アクセス|利用|ログイン)|紧急|緊急|停用|过期|過期|被盗|盗用)"
 )
 
 LURE = re.compile(
@@ -54,7 +65,96 @@ LURE = re.compile(
     r"inheritance|beneficiary|compensation|unclaimed|claim your|free spins|"
     r"bitcoin|btc|crypto ?currency|usdt|dividend|tax refund|next of kin|"
     r"prêmio|premio|ganhou|recompensa|resgat\w*|benef[ií]cio liberado|reembolso|"
-    r"ganador|gewinn\w*|gewonnen|freispiele|prämie|gagnant|récompense|remboursement)\b"
+    r"ganador|gewinn\w*|gewonnen|freispiele|prämie|gagnant|récompense|remboursement|"
+    r"airdrop|nfts?|seed phrase|recovery phrase|giveaway|giving away|withdraw funds|"
+    r"cadeaukaart|cadeaubon|prijzen|premios|sorteio|sorteo|gewinnspiel)\b"
+)
+
+# Words that say a file comes with the message.
+ATTACHMENT_CLAIM = re.compile(
+    r"\b(see (the )?attached|attached (is|are|please find|you will find)|"
+    r"please find (the )?attached|find attached|in (the )?attachment|"
+    r"adjunto|adjunta|em anexo|segue anexo|anexo (a|o) (fatura|factura|comprovante)|"
+    r"im anhang|anbei|ci-joint|pi[eè]ce jointe|in de bijlage|bijgevoegd|in allegato)\b"
+)
+
+# A threat to the reader's account: restricted, suspended, about to be closed.
+ACCOUNT_THREAT = re.compile(
+    r"\b(your|the) (\w+ )?(account|mailbox|card|access)( \w+)? (has been|is|was|will be|"
+    r"have been) (temporarily |permanently )?(restricted|suspended|locked|limited|"
+    r"blocked|disabled|deactivated|closed|terminated|on hold|frozen)\b"
+    r"|\b(su|tu|sua|seu) (cuenta|conta|tarjeta|cart[aã]o|acceso|acesso)( \w+)? "
+    r"(ha sido|fue|será|foi|será|est[aá]) (temporalmente |temporariamente )?"
+    r"(restringid[ao]|suspendid[ao]|bloquead[ao]|suspens[ao]|desativad[ao]|"
+    r"cancelad[ao])\b"
+    r"|\b(ihr|dein) (konto|zugang|karte)( \w+)? (wurde|ist|wird) (vorübergehend )?"
+    r"(gesperrt|eingeschränkt|deaktiviert|gekündigt)\b"
+    r"|\b(votre|ton) (compte|carte|accès)( \w+)? (a été|est|sera) (temporairement )?"
+    r"(suspendu|bloqué|restreint|limité|désactivé|fermé)e?\b"
+    r"|\b(uw|je) (account|rekening|pas)( \w+)? (is|wordt|werd) (tijdelijk )?"
+    r"(geblokkeerd|opgeschort|beperkt|gedeactiveerd)\b"
+    r"|(アカウント|口座|カード)[^。\n]{0,20}?(停止|凍結|制限|ロック)|"
+    r"(账户|账号|帳戶|邮箱)[^。\n]{0,20}?(冻结|凍結|停用|锁定|被盗)"
+)
+
+# Cryptocurrency money: amounts, wallet addresses and the talk around them.
+CRYPTO = re.compile(
+    r"\b\d[\d.,]*\s?(btc|usdt|eth|bitcoins?)\b|\b(btc|usdt|eth)\s?\d[\d.,]*\b"
+    r"|\b(crypto\w*|bitcoin\w*|wallet|airdrop|nfts?|tokens?|binance|bitfinex|"
+    r"coinbase|metamask)\b[^.\n]{0,60}?\b(withdraw\w*|claim\w*|giv\w+ away|"
+    r"transfer\w*|receiv\w+|eligible|deposit\w*|unwanted|reclaim\w*|live)\b"
+)
+
+# A Bitcoin address in its legacy form (base58, case matters) or bech32 form.
+BITCOIN_ADDRESS = re.compile(
+    r"\b(bc1[02-9ac-hj-np-z]{25,59}|[13][1-9A-HJ-NP-Za-km-z]{25,34})\b"
+)
+
+# Advance-fee fraud: the fortune, the stranger's trust and the request for a reply.
+# One phrase alone is ordinary; several together are the genre.
+ADVANCE_FEE = re.compile(
+    r"\b(next of kin|consignment|my late (husband|father|wife|mother)|"
+    r"(late|deceased) client|barrister|diplomatic (agent|courier)|atm (master ?)?card|"
+    r"compensation (fund|payment)|investment (proposition|proposal|partner)|"
+    r"business (proposal|proposition)|confidential (client|business|transaction)|"
+    r"(transfer|release|claim) (of )?(the|this|these|my) (fund|funds|sum|inheritance)|"
+    r"foreign (partner|account)|(million|billion) (us )?(dollars|usd|euros|pounds)|"
+    r"may come to you as a surprise|solicit(ed)? your (assistance|help|consent)|"
+    r"god bless|dear (friend|beloved)|humble (lady|woman|man)|widow|orphanage|"
+    r"terminal (illness|cancer)|charity (work|organi[sz]ation)|"
+    r"(kindly|please) (reply|respond|get back)|private (e-?mail|email address)|"
+    r"(contact|email|e-mail|write to|reply to) me (at|on|via|through)|"
+    r"i am (mrs?|miss|barrister|dr)\b\.?)"
+    r"|us\$ ?\d[\d,.]*|\$ ?\d{1,3}(,\d{3}){2,}"
+)
+
+# What bulk spam sells: sex, gambling and pills.
+SPAM_TOPICS = {
+    "adult": re.compile(
+        r"\b(sex|sexy|naked|nude|porn\w*|horny|pussy|orgasm|orgazm|milf|hook ?up|"
+        r"fuck\w*|escort|cam ?girls?|lonely (women|girls|wives)|"
+        r"\d+ (miles|km) from you|(girls|women|singles) (near you|in your area)|"
+        r"dating|lick me|hot girls)\b|(内射|做爱|色情|成人视频|约炮|裸聊)"
+    ),
+    "gambling": re.compile(
+        r"casino\w*|\b(free spins|freispiele|jackpot|poker|no deposit|"
+        r"sin dep[oó]sito|ohne einzahlung|sportsbook|roulette|blackjack)\b"
+    ),
+    "pills": re.compile(
+        r"\b(viagra|cialis|levitra|erectile|male enhancement|weight loss|lose weight|"
+        r"fat (removal|burn\w*)|diet pills?|semaglutide|ozempic|online pharmacy|"
+        r"bigger,? harder|bedroom boost)\b"
+    ),
+}
+
+# A plea to answer at another address: "email me at someone@freemail.example".
+REPLY_ELSEWHERE = re.compile(
+    r"\b(?:e-?mail|write|contact|reply|respond|send|get back)(?: to)? (?:me|us)"
+    r"(?: directly| back)?(?: at| on| via| through| with)?\s*[:\-]?\s*"
+    r"(?:for (?:more )?details\s*[:\-]?\s*)?"
+    r"<?([\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
+    r"|\bmy (?:private|personal|direct) (?:e-?mail|email address|address)"
+    r"(?: is)?\s*[:\-]?\s*<?([\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
 )
 
 # Characters that draw nothing and are used to break words apart so that filters do
@@ -230,4 +330,53 @@ FREEMAIL = frozenset(
         "uol.com.br",
         "bol.com.br",
     }
+)
+
+# Dynamic-DNS names: anyone can take a host under them in a minute.
+DYNAMIC_DNS = frozenset(
+    {
+        "duckdns.org",
+        "no-ip.org",
+        "no-ip.biz",
+        "no-ip.info",
+        "ddns.net",
+        "hopto.org",
+        "zapto.org",
+        "sytes.net",
+        "serveftp.com",
+        "servehttp.com",
+        "dynu.net",
+        "mooo.com",
+        "afraid.org",
+        "dyndns.org",
+        "dynalias.com",
+        "from-oh.com",
+        "from-ny.net",
+        "from-ca.com",
+        "from-tx.com",
+        "from-fl.com",
+        "is-a-geek.com",
+        "homeip.net",
+        "gotdns.com",
+        "3utilities.com",
+        "myftp.biz",
+    }
+)
+
+# Words that make a display name an organisation's rather than a person's.
+ORGANISATION_WORDS = re.compile(
+    r"\b(team|support|service|services|customer|billing|invoice|invoices|order|"
+    r"orders|delivery|tracking|track|notification|notifications|security|account|"
+    r"accounts|department|office|company|ltd|inc|llc|gmbh|bank|banking|payment|"
+    r"payments|shipping|logistics|admin|administrator|helpdesk|official|store|shop|"
+    r"guide|rewards|sale|sales|offers?|promotions?|pakket|pedidos?|entrega|"
+    r"versand|sendung)\b|&|_{2,}"
+)
+
+# Subjects that claim business the reader is party to: an invoice, a payment, a parcel.
+BUSINESS_CLAIM = re.compile(
+    r"\b(invoice|payment|transaction|order|receipt|refund|tracking|package|parcel|"
+    r"shipment|delivery|statement|remittance|wire transfer|purchase|"
+    r"fatura|factura|rechnung|facture|pagamento|pago|zahlung|paiement|betaling|"
+    r"pakket|pakketje|encomenda|paquete|sendung|colis|boleto|nota fiscal)\b"
 )

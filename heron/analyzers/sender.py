@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import re
 
+from heron.analyzers import lexicon
 from heron.analyzers.base import AnalyzerContext, AnalyzerResult, analyzer
 from heron.analyzers.brands import BRANDS, named_brand
 from heron.analyzers.lexicon import without_invisible
 from heron.domain.entities import EntityRef, EntityType, Finding
-from heron.domain.names import organisational_domain
+from heron.domain.names import is_same_or_subdomain, organisational_domain
 from heron.domain.verdicts import Severity
-from heron.mail.facts import Address
+from heron.mail.facts import Address, MessageFacts
 
 NAME = "sender"
 
 _ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s]+@[^<>\s]+)\s*>")
 _ADDRESS_IN_NAME = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
+# Host names that say "a server", not "an organisation": vps-1a2b.example, ip-10-0-0-1.
+_SERVER_LABEL = re.compile(
+    r"^(vps|vds|dedi|dedicated|server|srv|host|static|ip)[-\d]", re.I
+)
 _DOMAIN_IN_NAME = re.compile(
     r"\b((?:[a-z0-9-]+\.)+(?:com|net|org|gov|edu|io|co|info|biz))\b", re.I
 )
@@ -47,7 +52,11 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
         *_unroutable(facts.from_, message),
         *_reply_to(facts.from_, facts.reply_to, message),
         *_display_name(facts.from_, message),
-        *_brand(facts.from_, message, context.lookups.org_domains),
+        *_brand(facts.from_, message, _own_domains(context)),
+        *_freemail(facts.from_, facts.subject, bool(facts.attachments), message),
+        *_brand_in_subject(facts.from_, facts.subject, message),
+        *_fake_reply(facts.subject, facts, message),
+        *_sending_host(facts.from_, message),
     ]
     summary = "; ".join(f.summary for f in findings)
     if not findings:
@@ -153,10 +162,21 @@ def _display_name(from_: Address, message: EntityRef) -> list[Finding]:
     return []
 
 
+def _own_domains(context: AnalyzerContext) -> tuple[str, ...]:
+    """The organisation's domains; without configured ones, the recipients' domains,
+    which are the organisation's when a user reports mail they received."""
+    if context.lookups.org_domains:
+        return tuple(context.lookups.org_domains)
+    return tuple(sorted({a.domain for a in context.message.recipients if a.domain}))
+
+
 def _brand(
     from_: Address, message: EntityRef, org_domains: tuple[str, ...]
 ) -> list[Finding]:
     name = without_invisible(from_.display_name)
+    # A mailing list rewrites From to "Name via List <list@...>": the name is the
+    # original sender's claim, the address the list's.
+    name = re.split(r"\s+via\s+", name, maxsplit=1)[0]
     brand = named_brand(name)
     if brand is None:
         return []
@@ -178,5 +198,129 @@ def _brand(
             Severity.MEDIUM,
             f"display name {name!r} names {brand} but the mail is from {from_.domain}",
             {"brand": brand, "from": from_.address, "brand_domains": list(owners)},
+        )
+    ]
+
+
+def _freemail(
+    from_: Address, subject: str, attached: bool, message: EntityRef
+) -> list[Finding]:
+    """Organisations send from their own domains; a free mailbox that calls itself a
+    company, or claims an invoice or a parcel, is someone pretending to be one. Both
+    at once, or a claim with a document attached, weigh more."""
+    if organisational_domain(from_.domain) not in lexicon.FREEMAIL:
+        return []
+    name = without_invisible(from_.display_name).lower().replace("_", " ")
+    claim = lexicon.BUSINESS_CLAIM.search(_plain(subject))
+    named = lexicon.ORGANISATION_WORDS.search(name)
+    if not (claim or named):
+        return []
+    why = []
+    if named:
+        why.append(f"its name {from_.display_name!r} is an organisation's")
+    if claim:
+        why.append(f"its subject claims business ({claim.group(0)!r})")
+        if attached:
+            why.append("a document comes with it")
+    severity = Severity.MEDIUM if len(why) > 1 else Severity.LOW
+    return [
+        Finding(
+            NAME,
+            message,
+            "freemail-organisation",
+            severity,
+            f"sent from a free mailbox at {from_.domain}, yet {' and '.join(why)}",
+            {"from": from_.address},
+        )
+    ]
+
+
+def _plain(text: str) -> str:
+    return without_invisible(text).lower().replace("_", " ")
+
+
+def _brand_in_subject(
+    from_: Address, subject: str, message: EntityRef
+) -> list[Finding]:
+    """A subject that puts a brand beside an invoice, an order or an account, on
+    mail from none of the brand's domains."""
+    plain = _plain(subject)
+    claim = lexicon.BUSINESS_CLAIM.search(plain) or re.search(
+        r"\b(account|konto|cuenta|conta|compte)\b", plain
+    )
+    brand = named_brand(subject) if claim else None
+    if brand is None or not BRANDS[brand] or len(brand) < 4:
+        return []
+    from_org = organisational_domain(from_.domain)
+    if any(from_org == organisational_domain(owner) for owner in BRANDS[brand]):
+        return []
+    return [
+        Finding(
+            NAME,
+            message,
+            "brand-in-subject",
+            Severity.LOW,
+            f"the subject speaks of a {brand} {claim.group(0)} but the mail is from "  # type: ignore[union-attr]
+            f"{from_.domain}",
+            {"brand": brand, "from": from_.address},
+        )
+    ]
+
+
+def _fake_reply(subject: str, facts: MessageFacts, message: EntityRef) -> list[Finding]:
+    """ "Re:" on a message that answers nothing: a trick to look like a thread."""
+    if not re.match(r"\s*(re|aw|sv|antw|res)\s*:", subject, re.I):
+        return []
+    if facts.header("In-Reply-To") or facts.header("References"):
+        return []
+    return [
+        Finding(
+            NAME,
+            message,
+            "fake-reply",
+            Severity.LOW,
+            "the subject says it is a reply, but the message answers no earlier one "
+            "(no In-Reply-To or References)",
+        )
+    ]
+
+
+def _sending_host(from_: Address, message: EntityRef) -> list[Finding]:
+    domain = from_.domain.lower()
+    if any(is_same_or_subdomain(domain, h) for h in lexicon.FREE_HOSTING):
+        code, severity, what = (
+            "sender-free-hosting",
+            Severity.MEDIUM,
+            "a free hosting service where anyone can take a name",
+        )
+    elif any(is_same_or_subdomain(domain, h) for h in lexicon.DYNAMIC_DNS):
+        code, severity, what = (
+            "sender-dynamic-dns",
+            Severity.LOW,
+            "a dynamic-DNS service where anyone can take a name",
+        )
+    elif is_same_or_subdomain(domain, "onmicrosoft.com"):
+        code, severity, what = (
+            "sender-default-tenant",
+            Severity.LOW,
+            "a Microsoft 365 tenant's default domain, which organisations rarely "
+            "send from",
+        )
+    elif any(_SERVER_LABEL.match(label) for label in domain.split(".")[:-2]):
+        code, severity, what = (
+            "sender-server-name",
+            Severity.LOW,
+            "a server's host name rather than an organisation's mail domain",
+        )
+    else:
+        return []
+    return [
+        Finding(
+            NAME,
+            message,
+            code,
+            severity,
+            f"the From domain {domain} is {what}",
+            {"from": from_.address},
         )
     ]

@@ -234,7 +234,15 @@ def _header_from(facts: HeaderFacts, warnings: Warnings) -> Address | None:
     if not with_domain:
         warnings.add("from-unparsable", "header:From", "From address has no domain")
         return found[0]
-    return with_domain[0]
+    chosen = with_domain[0]
+    if not chosen.display_name:
+        # The pieces before it are the name split off by the comma; they are what
+        # a reader sees, so they are the display name.
+        head = values[0].partition("<")[0] if "<" in values[0] else ""
+        name = decode_words(head.strip().rstrip(",").strip().strip('"'))[0].strip()
+        if name and "@" not in name:
+            chosen = Address(chosen.address, name)
+    return chosen
 
 
 def _subject(facts: HeaderFacts, warnings: Warnings) -> str:
