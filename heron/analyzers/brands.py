@@ -133,6 +133,7 @@ BRANDS: dict[str, tuple[str, ...]] = {
     "finance department": (),
 }
 
+BRAND_DOMAINS = tuple(sorted({d for owners in BRANDS.values() for d in owners}))
 _SEPARATORS = re.compile(r"[^a-z0-9]+")
 _SPLIT_LETTERS = re.compile(r"(?<= )(?:[a-z] ){2,}[a-z](?= )")
 

@@ -27,6 +27,8 @@ MAX_TEXT = 200_000
 ADVANCE_FEE_PHRASES = 2
 # Distinct words of one spam topic that make it the message's subject matter.
 SPAM_TOPIC_WORDS = 2
+# Share of Latin-1 symbols above which a header was read in the wrong charset.
+UNDECODED_SHARE = 0.2
 # A word broken by a dot after its first letter ("S.eu e.spaço"), which hides it from
 # filters while a reader still reads it.
 _DOTTED = re.compile(r"(?<![\w.])[^\W\d_]\.[^\W\d_]{2,}(?![\w.@])")
@@ -45,7 +47,7 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
     facts, message = context.message, context.entity
     text = readable_text(facts)
     findings = [
-        *_phrases(text, message),
+        *_phrases(text, message, delivery_report=is_delivery_report(facts)),
         *_advance_fee(text, message),
         *_bitcoin_address(facts, message),
         *_missing_attachment(text, facts, message),
@@ -72,9 +74,10 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
 
 
 def readable_text(facts: MessageFacts) -> str:
-    """Subject and bodies, with those of attached messages, as one lower-cased text
-    without invisible characters."""
-    parts = [facts.subject, facts.text_body[:MAX_TEXT]]
+    """The sender's name, subject, attachment names and bodies, with those of
+    attached messages, as one lower-cased text without invisible characters."""
+    name = facts.from_.display_name if facts.from_ else ""
+    parts = [name, facts.subject, facts.text_body[:MAX_TEXT]]
     parts.extend(a.filename for a in facts.attachments if a.filename)
     if facts.html_body:
         parts.append(visible_text(facts.html_body, MAX_TEXT))
@@ -85,7 +88,16 @@ def readable_text(facts: MessageFacts) -> str:
     return text.replace("_", " ")
 
 
-def _phrases(text: str, message: EntityRef) -> list[Finding]:
+def is_delivery_report(facts: MessageFacts) -> bool:
+    """A bounce or delay notice in the standard form (RFC 3464): machine-written,
+    with "action required" and deadlines of its own."""
+    content_type = " ".join(facts.header("Content-Type")).lower()
+    return "multipart/report" in content_type and "delivery-status" in content_type
+
+
+def _phrases(
+    text: str, message: EntityRef, *, delivery_report: bool = False
+) -> list[Finding]:
     checks = (
         (
             lexicon.CREDENTIAL_REQUEST,
@@ -110,6 +122,8 @@ def _phrases(text: str, message: EntityRef) -> list[Finding]:
     )
     findings = []
     for pattern, code, severity, summary in checks:
+        if delivery_report and code == "urgency":
+            continue
         match = pattern.search(text)
         if match:
             quote = " ".join(match.group(0).split())[:80]
@@ -128,11 +142,14 @@ def _phrases(text: str, message: EntityRef) -> list[Finding]:
 
 def _hidden(facts: MessageFacts, message: EntityRef) -> list[Finding]:
     name = facts.from_.display_name if facts.from_ else ""
+    # Text that was never decoded holds stray bytes that only look like soft
+    # hyphens; they hide nothing.
+    name, subject = (t if not _undecoded(t) else "" for t in (name, facts.subject))
     in_header = lexicon.hidden_between_letters(name) + lexicon.hidden_between_letters(
-        facts.subject
+        subject
     )
     in_body = lexicon.hidden_between_letters(facts.text_body[:MAX_TEXT])
-    in_header += len(_DOTTED.findall(f"{name} {facts.subject}"))
+    in_header += len(_DOTTED.findall(f"{name} {subject}"))
     if in_header < 2 and in_body < 5:
         return []
     where = "the sender's name or subject" if in_header >= 2 else "the text"
@@ -250,6 +267,16 @@ def _reply_elsewhere(
                 )
             ]
     return []
+
+
+def _undecoded(text: str) -> bool:
+    """Replacement characters, or a run of Latin-1 symbols that only 8-bit text read
+    in the wrong charset produces (Big5 or GBK bytes shown as "¹dÃû6¤ë")."""
+    if "\ufffd" in text:
+        return True
+    visible = [ch for ch in text if not ch.isspace()]
+    high = sum(1 for ch in visible if "\x80" <= ch <= "\xff")
+    return bool(visible) and high / len(visible) >= UNDECODED_SHARE
 
 
 def _disguised(facts: MessageFacts, message: EntityRef) -> list[Finding]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from rapidfuzz import fuzz
 
 from heron.analyzers.base import AnalyzerContext, AnalyzerResult, analyzer
-from heron.analyzers.brands import BRANDS
+from heron.analyzers.brands import BRAND_DOMAINS
 from heron.analyzers.lexicon import without_invisible
 from heron.domain.entities import EntityRef, EntityType, Finding
 from heron.domain.lookalike import Resemblance, resemblance
@@ -25,7 +25,6 @@ from heron.domain.verdicts import Severity
 
 NAME = "impersonation"
 INVISIBLE_TRICKS = ("confusable",)
-BRAND_DOMAINS = sorted({d for owners in BRANDS.values() for d in owners})
 # How close a display name must be to a VIP's name (rapidfuzz token ratio, 0-100).
 VIP_SIMILARITY = 90
 

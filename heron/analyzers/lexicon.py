@@ -103,6 +103,8 @@ CRYPTO = re.compile(
     r"|\b(crypto\w*|bitcoin\w*|wallet|airdrop|nfts?|tokens?|binance|bitfinex|"
     r"coinbase|metamask)\b[^.\n]{0,60}?\b(withdraw\w*|claim\w*|giv\w+ away|"
     r"transfer\w*|receiv\w+|eligible|deposit\w*|unwanted|reclaim\w*|live)\b"
+    r"|\b(giv\w+ away|claim\w*|withdraw\w*|receiv\w+)\b[^.\n]{0,40}?"
+    r"\b(crypto\w*|bitcoins?|btc|usdt|eth|tokens?|nfts?)\b"
 )
 
 # A Bitcoin address in its legacy form (base58, case matters) or bech32 form.
@@ -134,7 +136,8 @@ SPAM_TOPICS = {
         r"\b(sex|sexy|naked|nude|porn\w*|horny|pussy|orgasm|orgazm|milf|hook ?up|"
         r"fuck\w*|escort|cam ?girls?|lonely (women|girls|wives)|"
         r"\d+ (miles|km) from you|(girls|women|singles) (near you|in your area)|"
-        r"dating|lick me|hot girls)\b|(内射|做爱|色情|成人视频|约炮|裸聊)"
+        r"dating|lick me|hot girls|chat with me|i like you very much|"
+        r"looking for (a )?(man|men|partner))\b|(内射|做爱|色情|成人视频|约炮|裸聊|美女)"
     ),
     "gambling": re.compile(
         r"casino\w*|\b(free spins|freispiele|jackpot|poker|no deposit|"
@@ -143,7 +146,7 @@ SPAM_TOPICS = {
     "pills": re.compile(
         r"\b(viagra|cialis|levitra|erectile|male enhancement|weight loss|lose weight|"
         r"fat (removal|burn\w*)|diet pills?|semaglutide|ozempic|online pharmacy|"
-        r"bigger,? harder|bedroom boost)\b"
+        r"bigger,? harder|bedroom boost|liposuction|lipo)\b"
     ),
 }
 

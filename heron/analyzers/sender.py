@@ -50,7 +50,7 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
     findings = [
         *_several_from(facts.header("From"), message),
         *_unroutable(facts.from_, message),
-        *_reply_to(facts.from_, facts.reply_to, message),
+        *_reply_to(facts.from_, _without_list(facts.reply_to, facts), message),
         *_display_name(facts.from_, message),
         *_brand(facts.from_, message, _own_domains(context)),
         *_freemail(facts.from_, facts.subject, bool(facts.attachments), message),
@@ -107,6 +107,15 @@ def _unroutable(from_: Address, message: EntityRef) -> list[Finding]:
             {"from": from_.address},
         )
     ]
+
+
+def _without_list(
+    reply_to: tuple[Address, ...], facts: MessageFacts
+) -> tuple[Address, ...]:
+    """Reply-To without the mailing list's own address: lists set it so that answers
+    go to the list (the address in List-Post)."""
+    posts = " ".join(facts.header("List-Post")).lower()
+    return tuple(a for a in reply_to if not a.address or a.address not in posts)
 
 
 def _reply_to(
@@ -210,9 +219,13 @@ def _freemail(
     at once, or a claim with a document attached, weigh more."""
     if organisational_domain(from_.domain) not in lexicon.FREEMAIL:
         return []
-    name = without_invisible(from_.display_name).lower().replace("_", " ")
+    if from_.address.partition("@")[0] in ("mailer-daemon", "postmaster"):
+        return []  # the provider's own bounces
+    name = without_invisible(from_.display_name).lower()
     claim = lexicon.BUSINESS_CLAIM.search(_plain(subject))
-    named = lexicon.ORGANISATION_WORDS.search(name)
+    named = lexicon.ORGANISATION_WORDS.search(name.replace("_", " ")) or re.search(
+        r"_{2,}", name
+    )
     if not (claim or named):
         return []
     why = []

@@ -2,7 +2,8 @@
 
 Mail filters replace each link with one of their own that checks the target when
 clicked. heron judges the target, so it unwraps Microsoft Safe Links, Proofpoint URL
-Defense (v1, v2 and v3), Google redirects and Mimecast URL Protect. Mimecast links
+Defense (v1, v2 and v3), Symantec click-time protection, Google redirects and Mimecast
+URL Protect. Mimecast links
 carry only the target's domain; they unwrap to that domain's root, marked as such.
 Nested wrapping (a Safe Link around a Proofpoint link) is undone up to
 ``MAX_LAYERS`` times.
@@ -48,6 +49,8 @@ def _unwrap_once(url: str) -> tuple[str, str]:
     query = parse_qs(parts.query)
     if host.endswith("safelinks.protection.outlook.com") and "url" in query:
         return query["url"][0], "Microsoft Safe Links"
+    if host == "clicktime.symantec.com" and "u" in query:
+        return query["u"][0], "Symantec Click-time URL Protection"
     proofpoint = host == "urldefense.proofpoint.com" and "u" in query
     if proofpoint and parts.path.startswith("/v2/url"):
         encoded = query["u"][0].replace("-", "%").replace("_", "/")

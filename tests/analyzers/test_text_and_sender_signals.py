@@ -1,10 +1,11 @@
 """What the text says and who the sender claims to be: each signal on a small message
 written for it, and the ordinary message it must leave alone."""
 
+from heron.analyzers import lexicon
 from heron.domain.verdicts import Severity
 from heron.mail.parse import parse_message
 from tests.analyzers.test_analyzers import codes, run
-from tests.factories import address, attachment, facts
+from tests.factories import address, attachment, facts, url
 
 
 def test_several_advance_fee_phrases_are_medium_and_one_is_nothing():
@@ -190,3 +191,68 @@ def test_a_name_split_from_its_address_by_a_comma_is_the_display_name():
     assert message.from_ is not None
     assert message.from_.address == "renew@sportpark.test"
     assert message.from_.display_name == "iCloud Stockage"
+
+
+def test_a_link_showing_the_readers_own_domain_is_medium_and_a_click_tracker_is_not():
+    own_domain = facts(
+        to=(address("staff@example.org"),),
+        urls=(url("https://evil.test/login", "html", anchor_text="mail.example.org"),),
+    )
+    assert codes(run("links", own_domain))["anchor-mismatch"] is Severity.MEDIUM
+    tracker = facts(
+        from_=address("news@online.test"),
+        urls=(
+            url("http://clickthru.online.test/Click?q=ab12", "html", "www.buy.test"),
+        ),
+    )
+    assert codes(run("links", tracker))["anchor-mismatch"] is Severity.INFORMATIONAL
+
+
+def test_the_readers_address_in_a_link_to_the_senders_own_site_is_no_finding():
+    own = facts(
+        from_=address("support@avertinoo.test"),
+        to=(address("alice@example.org"),),
+        urls=(url("http://avertinoo.test/mailing.cgi?A=alice@example.org"),),
+    )
+    assert "recipient-in-link" not in codes(run("links", own))
+    elsewhere = facts(
+        from_=address("support@avertinoo.test"),
+        to=(address("alice@example.org"),),
+        urls=(url("https://kit.test/index.php?email=alice@example.org"),),
+    )
+    assert "recipient-in-link" in codes(run("links", elsewhere))
+
+
+def test_symantec_click_time_links_are_unwrapped():
+    from heron.domain.rewriters import unwrap
+
+    target, name = unwrap(
+        "https://clicktime.symantec.com/39e8TeB?u=http%3A%2F%2Fwww.pyramid.test%2F"
+    )
+    assert target == "http://www.pyramid.test/"
+    assert "Symantec" in name
+
+
+def test_reply_to_the_mailing_list_itself_is_no_mismatch():
+    message = facts(
+        from_=address("poster@pchome.test"),
+        reply_to=(address("talk@lists.example.test"),),
+        headers=(("List-Post", "<mailto:talk@lists.example.test>"),),
+    )
+    assert "reply-to-mismatch" not in codes(run("sender", message))
+
+
+def test_a_delivery_report_is_not_urgent_for_saying_action_required():
+    report = facts(
+        text_body="Action Required: recipient unknown",
+        headers=(("Content-Type", 'multipart/report; report-type="delivery-status"'),),
+    )
+    assert "urgency" not in codes(run("content", report))
+    assert "urgency" in codes(run("content", facts(text_body="Action required now")))
+
+
+def test_a_subject_read_in_the_wrong_charset_hides_nothing():
+    subject = "[talk] \xb9d\xc3\xfb6\xa4\xeb17 \xd0\xad\xec\xbd \xc6\xad\xc6\xb1"
+    assert lexicon.hidden_between_letters(subject) >= 2  # what the guard must ignore
+    mojibake = facts(subject=subject)
+    assert "hidden-characters" not in codes(run("content", mojibake))
