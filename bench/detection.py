@@ -1,13 +1,15 @@
 """Detection on labelled mail: how much phish heron flags, and how much ham.
 
     python bench/detection.py [LABELLED_DIR] [--only keep|strip] [--no-spamassassin]
+                              [--intel PATH ...]
 
 LABELLED_DIR holds one folder per label (phish/, ham/, and optionally malformed/);
 the default is ``../shared/corpus/eml``. The folder is copied twice with
 ``../shared/tools/neutral_corpus.py``: once keeping other filters' verdict headers
 (``--keep-verdicts``) and once without them and without the mail provider's transport
 stamps. For each copy, ``heron investigate --json`` runs over every file in a fresh
-HERON_HOME and the script prints:
+HERON_HOME (with no threat intel unless ``--intel`` names feed files or folders, which
+heron then loads as ``HERON_INTEL_PATHS``) and the script prints:
 
 * recall on phish and the false-positive rate on ham (flagged = malicious or
   suspicious), and the confusion table of label by verdict;
@@ -56,9 +58,13 @@ def neutral_copy(source: Path, dest: Path, keep_verdicts: bool) -> dict[str, str
     return json.loads((dest / "labels.json").read_text())
 
 
-def run_heron(files: list[str], home: Path) -> tuple[list[dict], int, bool, float]:
+def run_heron(
+    files: list[str], home: Path, intel: list[Path]
+) -> tuple[list[dict], int, bool, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HERON_")}
     env["HERON_HOME"] = str(home)
+    if intel:
+        env["HERON_INTEL_PATHS"] = ",".join(str(p.resolve()) for p in intel)
     started = time.perf_counter()
     run = subprocess.run(
         [sys.executable, "-m", "heron.cli.main", "investigate", "--json", *files],
@@ -116,12 +122,16 @@ def spamassassin(files: list[str], labels: dict[str, str]) -> dict[str, object] 
     }
 
 
-def measure(source: Path, keep_verdicts: bool, with_spamassassin: bool) -> dict:
+def measure(
+    source: Path, keep_verdicts: bool, with_spamassassin: bool, intel: list[Path]
+) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         flat = Path(scratch) / "flat"
         labels = neutral_copy(source, flat, keep_verdicts)
         files = sorted(str(flat / name) for name in labels)
-        lines, status, traceback, elapsed = run_heron(files, Path(scratch) / "home")
+        lines, status, traceback, elapsed = run_heron(
+            files, Path(scratch) / "home", intel
+        )
         sa = spamassassin(files, labels) if with_spamassassin else None
     confusion: dict[str, Counter[str]] = {}
     for line in lines:
@@ -140,11 +150,9 @@ def measure(source: Path, keep_verdicts: bool, with_spamassassin: bool) -> dict:
         "confusion": {label: dict(c) for label, c in sorted(confusion.items())},
         "contributions": contributions(lines, labels),
         "spamassassin": sa,
-        "warned_malformed": sum(
-            1
-            for line in lines
-            if labels[Path(line["source"]).name] == "malformed" and line["warnings"]
-        ),
+        "intel": [str(p) for p in intel],
+        "warned_malformed": _warned(lines, labels, "malformed"),
+        "warned_ham": _warned(lines, labels, "ham"),
     }
     for label, counts in sorted(confusion.items()):
         total = sum(counts.values())
@@ -158,8 +166,17 @@ def measure(source: Path, keep_verdicts: bool, with_spamassassin: bool) -> dict:
     return report
 
 
+def _warned(lines: list[dict], labels: dict[str, str], label: str) -> int:
+    return sum(
+        1
+        for line in lines
+        if labels[Path(line["source"]).name] == label and line["warnings"]
+    )
+
+
 def show(report: dict) -> None:
-    print(f"== {report['copy']}: {report['files']} files, {report['seconds']} s")
+    intel = f", intel {', '.join(report['intel'])}" if report["intel"] else ", no intel"
+    print(f"== {report['copy']}: {report['files']} files, {report['seconds']} s{intel}")
     for label in ("phish", "ham", "malformed"):
         if label in report:
             row = report[label]
@@ -168,6 +185,10 @@ def show(report: dict) -> None:
                 f"  {label:9} {what} {row['flagged']}/{row['total']} "
                 f"({100 * row['flagged_share']:.1f} %)"
             )
+    print(
+        f"  files with warnings: malformed {report['warned_malformed']}, "
+        f"ham {report['warned_ham']}"
+    )
     print("  confusion (label: " + ", ".join(VERDICTS) + ")")
     for label, counts in report["confusion"].items():
         print(f"    {label:9} " + "  ".join(f"{counts.get(v, 0):4}" for v in VERDICTS))
@@ -184,7 +205,7 @@ def show(report: dict) -> None:
             + ", ".join(f"{k} {v['flagged']}/{v['total']}" for k, v in sa.items())
         )
     elif sa is None:
-        print("  spamassassin: not installed, no comparison")
+        print("  spamassassin: skipped or not installed, no comparison")
 
 
 def main() -> int:
@@ -192,9 +213,19 @@ def main() -> int:
     parser.add_argument("labelled", nargs="?", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--only", choices=("keep", "strip"))
     parser.add_argument("--no-spamassassin", action="store_true")
+    parser.add_argument(
+        "--intel",
+        type=Path,
+        action="append",
+        default=[],
+        help="threat-intel feed file or folder for heron to load (repeatable)",
+    )
     args = parser.parse_args()
     modes = {"keep": [True], "strip": [False], None: [True, False]}[args.only]
-    reports = [measure(args.labelled, keep, not args.no_spamassassin) for keep in modes]
+    reports = [
+        measure(args.labelled, keep, not args.no_spamassassin, args.intel)
+        for keep in modes
+    ]
     for report in reports:
         show(report)
     summary = {
@@ -202,6 +233,8 @@ def main() -> int:
             "phish_recall": r.get("phish", {}).get("flagged_share"),
             "ham_false_positive_rate": r.get("ham", {}).get("flagged_share"),
             "malformed_with_warnings": r["warned_malformed"],
+            "ham_with_warnings": r["warned_ham"],
+            "intel": r["intel"],
             "seconds_per_message": r["seconds_per_message"],
             "confusion": r["confusion"],
             "contributions": r["contributions"],
