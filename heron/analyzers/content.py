@@ -169,6 +169,10 @@ def _hidden(facts: MessageFacts, message: EntityRef) -> list[Finding]:
 def _personalised(facts: MessageFacts, message: EntityRef) -> list[Finding]:
     subject = facts.subject.lower()
     named = [a.address for a in facts.recipients if a.address and a.address in subject]
+    if not named and not facts.recipients:
+        # Sent blind (no To or Cc), yet the subject greets someone by address: the
+        # reader's, filled in by a mass mailer.
+        named = re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", subject)[:1]
     if not named:
         return []
     return [

@@ -66,7 +66,8 @@ LURE = re.compile(
     r"bitcoin|btc|crypto ?currency|usdt|dividend|tax refund|next of kin|"
     r"prêmio|premio|ganhou|recompensa|resgat\w*|benef[ií]cio liberado|reembolso|"
     r"ganador|gewinn\w*|gewonnen|freispiele|prämie|gagnant|récompense|remboursement|"
-    r"airdrop|nfts?|seed phrase|recovery phrase|giveaway|giving away|withdraw funds|"
+    r"airdrop|nfts?|seed phrase|recovery phrase|giving away|withdraw funds|"
+    r"incoming (transaction|transfer|payment)|"
     r"cadeaukaart|cadeaubon|prijzen|premios|sorteio|sorteo|gewinnspiel)\b"
 )
 
@@ -103,6 +104,7 @@ CRYPTO = re.compile(
     r"|\b(crypto\w*|bitcoin\w*|wallet|airdrop|nfts?|tokens?|binance|bitfinex|"
     r"coinbase|metamask)\b[^.\n]{0,60}?\b(withdraw\w*|claim\w*|giv\w+ away|"
     r"transfer\w*|receiv\w+|eligible|deposit\w*|unwanted|reclaim\w*|live)\b"
+    r"|\b\d[\d.,\s]*\s?(usd|usdt|btc|eth)\s+(bitfinex|binance|coinbase|kraken|bybit)\b"
     r"|\b(giv\w+ away|claim\w*|withdraw\w*|receiv\w+)\b[^.\n]{0,40}?"
     r"\b(crypto\w*|bitcoins?|btc|usdt|eth|tokens?|nfts?)\b"
 )
@@ -137,7 +139,7 @@ SPAM_TOPICS = {
         r"fuck\w*|escort|cam ?girls?|lonely (women|girls|wives)|"
         r"\d+ (miles|km) from you|(girls|women|singles) (near you|in your area)|"
         r"dating|lick me|hot girls|chat with me|i like you very much|"
-        r"looking for (a )?(man|men|partner))\b|(内射|做爱|色情|成人视频|约炮|裸聊|美女)"
+        r"looking for (a )?(man|men|partner))\b|(内射|做爱|色情|成人视频|约炮|裸聊|美女|屄)"
     ),
     "gambling": re.compile(
         r"casino\w*|\b(free spins|freispiele|jackpot|poker|no deposit|"

@@ -5,16 +5,26 @@ recipient's address. Structure only; nothing is fetched."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from heron.analyzers import lexicon
 from heron.analyzers.base import AnalyzerContext, AnalyzerResult, analyzer
 from heron.domain.entities import EntityRef, EntityType, Finding
-from heron.domain.names import is_ip, is_same_or_subdomain, organisational_domain
+from heron.domain.lookalike import unicode_name
+from heron.domain.names import (
+    is_ip,
+    is_same_or_subdomain,
+    organisational_domain,
+    related,
+)
 from heron.domain.rewriters import unwrap
 from heron.domain.verdicts import Severity
 from heron.mail.facts import Url
 
 NAME = "links"
+# Distinct links from which a message reads as a newsletter: among that many, one
+# carrying the reader's address is a mailing's own tracking, not a phishing kit's.
+NEWSLETTER_LINKS = 25
 _SHOWN_HOST = re.compile(
     r"(?:https?://)?((?:[a-z0-9-]+\.)+[a-z]{2,})(?:[/:?#\s]|$)", re.I
 )
@@ -30,7 +40,12 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
     urls = list({u.url: u for u in facts.every_url()}.values())
     recipients = [a.address for a in facts.recipients if a.address]
     sender = organisational_domain(facts.from_.domain) if facts.from_ else ""
-    findings = [f for url in urls for f in examine(url, recipients, sender)]
+    newsletter = len(urls) >= NEWSLETTER_LINKS
+    findings = [
+        f
+        for url in urls
+        for f in examine(url, recipients, sender, newsletter=newsletter)
+    ]
     bad = [f for f in findings if f.severity.rank > 0]
     return AnalyzerResult.from_findings(
         findings,
@@ -39,7 +54,9 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
     )
 
 
-def examine(url: Url, recipients: list[str], sender: str = "") -> list[Finding]:
+def examine(
+    url: Url, recipients: list[str], sender: str = "", *, newsletter: bool = False
+) -> list[Finding]:
     """Findings about one link; an informational one when nothing is wrong.
 
     ``sender`` is the organisational domain of From: a link to the sender's own site
@@ -47,7 +64,7 @@ def examine(url: Url, recipients: list[str], sender: str = "") -> list[Finding]:
     track clicks, not a deception."""
     entity = EntityRef(EntityType.URL, url.url)
     host = url.host.lower().strip("[]")
-    own_site = bool(sender) and organisational_domain(host) == sender
+    own_site = bool(sender) and related(host, sender)
     findings: list[Finding] = []
 
     def add(code: str, severity: Severity, summary: str) -> None:
@@ -86,8 +103,23 @@ def examine(url: Url, recipients: list[str], sender: str = "") -> list[Finding]:
             Severity.LOW,
             f"{host} is a link shortener that hides the target",
         )
-    if any(is_same_or_subdomain(host, h) for h in lexicon.FREE_HOSTING):
+    if any(is_same_or_subdomain(host, h) for h in lexicon.FREE_HOSTING) or (
+        _CLOUD_STORAGE.search(host)
+    ):
         add("free-hosting", Severity.LOW, f"{host} hosts pages anyone can publish")
+    symbols = _symbols_in(host)
+    if symbols:
+        add(
+            "symbol-host",
+            Severity.MEDIUM,
+            f"{host} spells {symbols!r} in its name: symbols no real site uses",
+        )
+    if url.defanged:
+        add(
+            "defanged",
+            Severity.LOW,
+            "the link is written defanged (hxxp, [.]), a way past link scanners",
+        )
     if host.rsplit(".", 1)[-1] in lexicon.CHEAP_TLDS:
         add(
             "cheap-tld",
@@ -98,8 +130,9 @@ def examine(url: Url, recipients: list[str], sender: str = "") -> list[Finding]:
     if not own_site and any(r in lowered for r in recipients):
         add(
             "recipient-in-link",
-            Severity.LOW,
-            "the link carries the recipient's address",
+            Severity.INFORMATIONAL if newsletter else Severity.LOW,
+            "the link carries the recipient's address"
+            + (", as newsletters' many links do" if newsletter else ""),
         )
     if url.wrapped_by:
         add(
@@ -110,6 +143,18 @@ def examine(url: Url, recipients: list[str], sender: str = "") -> list[Finding]:
     if all(f.severity is Severity.INFORMATIONAL for f in findings):
         add("link-ok", Severity.INFORMATIONAL, "built plainly")
     return findings
+
+
+# Cloud storage buckets anyone can fill: s3.<region>.amazonaws.com and its kin.
+_CLOUD_STORAGE = re.compile(
+    r"(^|\.)s3[.-]([a-z0-9-]+\.)?amazonaws\.com$|\.blob\.core\.windows\.net$", re.I
+)
+
+
+def _symbols_in(host: str) -> str:
+    """The pictographs and symbols an internationalised host name decodes to."""
+    shown = ".".join(unicode_name(label) for label in host.split("."))
+    return "".join(ch for ch in shown if unicodedata.category(ch) in ("So", "Sk", "Sm"))
 
 
 def _mismatch_severity(

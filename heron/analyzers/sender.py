@@ -14,7 +14,12 @@ from heron.analyzers.base import AnalyzerContext, AnalyzerResult, analyzer
 from heron.analyzers.brands import BRANDS, named_brand
 from heron.analyzers.lexicon import without_invisible
 from heron.domain.entities import EntityRef, EntityType, Finding
-from heron.domain.names import is_same_or_subdomain, organisational_domain
+from heron.domain.names import (
+    is_same_or_subdomain,
+    organisational_domain,
+    related,
+    under_public_suffix,
+)
 from heron.domain.verdicts import Severity
 from heron.mail.facts import Address, MessageFacts
 
@@ -26,9 +31,7 @@ _ADDRESS_IN_NAME = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
 _SERVER_LABEL = re.compile(
     r"^(vps|vds|dedi|dedicated|server|srv|host|static|ip)[-\d]", re.I
 )
-_DOMAIN_IN_NAME = re.compile(
-    r"\b((?:[a-z0-9-]+\.)+(?:com|net|org|gov|edu|io|co|info|biz))\b", re.I
-)
+_DOMAIN_IN_NAME = re.compile(r"\b((?:[a-z0-9-]+\.)+[a-z]{2,12})\b", re.I)
 
 
 @analyzer(
@@ -57,6 +60,7 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
         *_brand_in_subject(facts.from_, facts.subject, message),
         *_fake_reply(facts.subject, facts, message),
         *_sending_host(facts.from_, message),
+        *_cheap_sender_domain(facts.from_, facts.envelope_sender, message),
     ]
     summary = "; ".join(f.summary for f in findings)
     if not findings:
@@ -118,12 +122,19 @@ def _without_list(
     return tuple(a for a in reply_to if not a.address or a.address not in posts)
 
 
+def _same_sender(domain: str, from_domain: str) -> bool:
+    """Free mailboxes are anyone's: only the same one is the same sender."""
+    free = {organisational_domain(d) for d in (domain, from_domain)} & lexicon.FREEMAIL
+    if free:
+        return organisational_domain(domain) == organisational_domain(from_domain)
+    return related(domain, from_domain)
+
+
 def _reply_to(
     from_: Address, reply_to: tuple[Address, ...], message: EntityRef
 ) -> list[Finding]:
-    from_org = organisational_domain(from_.domain)
     other = [
-        a for a in reply_to if a.domain and organisational_domain(a.domain) != from_org
+        a for a in reply_to if a.domain and not _same_sender(a.domain, from_.domain)
     ]
     if not other:
         return []
@@ -157,7 +168,12 @@ def _display_name(from_: Address, message: EntityRef) -> list[Finding]:
             )
         ]
     domain = _DOMAIN_IN_NAME.search(name)
-    if not shown and domain and organisational_domain(domain.group(1)) != from_org:
+    if (
+        not shown
+        and domain
+        and under_public_suffix(domain.group(1))
+        and not related(domain.group(1), from_.domain)
+    ):
         return [
             Finding(
                 NAME,
@@ -337,3 +353,25 @@ def _sending_host(from_: Address, message: EntityRef) -> list[Finding]:
             {"from": from_.address},
         )
     ]
+
+
+def _cheap_sender_domain(
+    from_: Address, envelope_sender: str, message: EntityRef
+) -> list[Finding]:
+    """A From or envelope domain under a top-level domain that costs little and that
+    phishing favours (see ``lexicon.CHEAP_TLDS``)."""
+    envelope = envelope_sender.rpartition("@")[2].lower().strip("<> ")
+    for role, domain in (("From", from_.domain.lower()), ("envelope sender", envelope)):
+        if domain and domain.rsplit(".", 1)[-1] in lexicon.CHEAP_TLDS:
+            return [
+                Finding(
+                    NAME,
+                    message,
+                    "sender-cheap-tld",
+                    Severity.LOW,
+                    f"the {role} domain {domain} is under a top-level domain phishing "
+                    "favours",
+                    {"domain": domain},
+                )
+            ]
+    return []

@@ -32,6 +32,13 @@ def organisational_domain(host: str) -> str:
     return ".".join(host.split(".")[-2:])
 
 
+def under_public_suffix(host: str) -> bool:
+    """True when ``host`` ends in a suffix the public suffix list knows and has a
+    name under it (``shop.example.nl``, not ``J.Smith``)."""
+    parts = _EXTRACT(host.strip().rstrip(".").lower())
+    return bool(parts.suffix and parts.top_domain_under_public_suffix)
+
+
 def is_ip(host: str) -> bool:
     """True for an ip address, bracketed (IPv6 in a url) or not."""
     try:
@@ -39,6 +46,21 @@ def is_ip(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def related(one: str, other: str) -> bool:
+    """True when two hosts belong to one organisation as far as their names tell:
+    the same organisational domain, or one's name the other's with a word of at
+    least four letters added before or after (``fool.com`` and ``motleyfool.com``,
+    not ``mail.com`` and ``gmail.com``)."""
+    first, second = organisational_domain(one), organisational_domain(other)
+    if not first or not second:
+        return False
+    if first == second:
+        return True
+    a, b = sorted((first.partition(".")[0], second.partition(".")[0]), key=len)
+    added = len(b) - len(a)
+    return len(a) >= 4 and added >= 4 and (b.startswith(a) or b.endswith(a))
 
 
 def is_same_or_subdomain(host: str, domain: str) -> bool:

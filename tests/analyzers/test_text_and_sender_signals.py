@@ -256,3 +256,47 @@ def test_a_subject_read_in_the_wrong_charset_hides_nothing():
     assert lexicon.hidden_between_letters(subject) >= 2  # what the guard must ignore
     mojibake = facts(subject=subject)
     assert "hidden-characters" not in codes(run("content", mojibake))
+
+
+def test_names_of_one_organisation_are_related_and_free_mailboxes_are_not():
+    from heron.domain.names import related
+
+    assert related("fool.com", "motleyfool.com")
+    assert related("mail.bank.test", "bank.test")
+    assert not related("mail.com", "gmail.com")
+    replies = facts(
+        from_=address("jane@gmail.com"), reply_to=(address("jane@mail.com"),)
+    )
+    assert "reply-to-mismatch" in codes(run("sender", replies))
+
+
+def test_a_newsletters_personalised_link_is_informational():
+    many = tuple(url(f"https://news.test/item/{n}") for n in range(30))
+    message = facts(
+        from_=address("letters@online.test"),
+        to=(address("alice@example.org"),),
+        urls=(*many, url("http://nl.other.test/login?email=alice@example.org")),
+    )
+    found = codes(run("links", message))
+    assert found["recipient-in-link"] is Severity.INFORMATIONAL
+
+
+def test_cheap_top_level_domains_of_the_sender_and_symbols_in_link_hosts():
+    envelope = facts(envelope_sender="no-reply@setupkeys.xyz")
+    assert "sender-cheap-tld" in codes(run("sender", envelope))
+    emoji = facts(urls=(url("http://xn--ls8h.example.test/"),))
+    assert codes(run("links", emoji))["symbol-host"] is Severity.MEDIUM
+    bucket = facts(urls=(url("https://outook.s3.us-east-1.amazonaws.com/msn/c.html"),))
+    assert "free-hosting" in codes(run("links", bucket))
+
+
+def test_a_display_name_naming_a_site_under_any_public_suffix_is_a_mismatch():
+    message = facts(from_=address("info@interests.sa.test", "Mijnwooncomfort.nl"))
+    assert "display-name-domain-mismatch" in codes(run("sender", message))
+    initials = facts(from_=address("js@example.org", "J.Smith"))
+    assert "display-name-domain-mismatch" not in codes(run("sender", initials))
+
+
+def test_a_blind_mailing_that_greets_an_address_in_the_subject_is_personalised():
+    message = facts(to=(), subject="user@example.org, special offer for you")
+    assert "address-in-subject" in codes(run("content", message))
