@@ -119,6 +119,12 @@ def _phrases(
             "says the reader's account is or will be restricted",
         ),
         (lexicon.CRYPTO, "crypto", Severity.LOW, "talks cryptocurrency money"),
+        (
+            lexicon.FORM_ABUSE,
+            "form-abuse",
+            Severity.LOW,
+            "a site's sign-up or contact form was made to carry a link",
+        ),
     )
     findings = []
     for pattern, code, severity, summary in checks:

@@ -109,6 +109,14 @@ CRYPTO = re.compile(
     r"\b(crypto\w*|bitcoins?|btc|usdt|eth|tokens?|nfts?)\b"
 )
 
+# A site's own form mail (a sign-up, a contact form) whose name field carries a
+# link: the form was used to send someone else's message.
+FORM_ABUSE = re.compile(
+    r"\b(user ?name|nome utente|nombre de usuario|benutzername|nom d'utilisateur|"
+    r"gebruikersnaam|nome de usu[aá]rio|name|nome|nombre)\s*:\s*"
+    r"(https?://|www\.)[\w-]+\.[\w.-]+"
+)
+
 # A Bitcoin address in its legacy form (base58, case matters) or bech32 form.
 BITCOIN_ADDRESS = re.compile(
     r"\b(bc1[02-9ac-hj-np-z]{25,59}|[13][1-9A-HJ-NP-Za-km-z]{25,34})\b"
@@ -306,6 +314,44 @@ CHEAP_TLDS = frozenset(
         "store",
     }
 )
+
+# Second-level names sold like top-level domains (us.com, eu.com): as cheap, and
+# as favoured by bulk senders who change names every week.
+CHEAP_SUFFIXES = frozenset(
+    {
+        "us.com",
+        "eu.com",
+        "sa.com",
+        "uk.com",
+        "gb.net",
+        "br.com",
+        "cn.com",
+        "de.com",
+        "jpn.com",
+        "ru.com",
+        "za.com",
+        "kr.com",
+        "mex.com",
+        "gr.com",
+        "hu.net",
+        "se.net",
+        "uy.com",
+        "in.net",
+        "africa.com",
+        "co.com",
+    }
+)
+
+
+def cheap_suffix(host: str) -> str:
+    """The cheap top-level domain or sold suffix ``host`` is under; "" when none."""
+    host = host.lower().rstrip(".")
+    for suffix in CHEAP_SUFFIXES:
+        if host.endswith("." + suffix):
+            return suffix
+    tld = host.rsplit(".", 1)[-1]
+    return tld if "." in host and tld in CHEAP_TLDS else ""
+
 
 FREEMAIL = frozenset(
     {

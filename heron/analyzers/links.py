@@ -120,11 +120,12 @@ def examine(
             Severity.LOW,
             "the link is written defanged (hxxp, [.]), a way past link scanners",
         )
-    if host.rsplit(".", 1)[-1] in lexicon.CHEAP_TLDS:
+    cheap = lexicon.cheap_suffix(host)
+    if cheap:
         add(
             "cheap-tld",
             Severity.LOW,
-            f"{host} is under a top-level domain phishing favours",
+            f"{host} is under {cheap}, which phishing favours",
         )
     lowered = url.url.lower()
     if not own_site and any(r in lowered for r in recipients):

@@ -297,7 +297,10 @@ def _brand_in_subject(
 
 
 def _fake_reply(subject: str, facts: MessageFacts, message: EntityRef) -> list[Finding]:
-    """ "Re:" on a message that answers nothing: a trick to look like a thread."""
+    """A "Re:" on a message that answers nothing, or a "Fwd:" on one that forwards
+    nothing: tricks to look like a thread."""
+    if re.match(r"\s*(fwd?|wg|tr|rv|enc)\s*:", subject, re.I):
+        return _fake_forward(facts, message)
     if not re.match(r"\s*(re|aw|sv|antw|res)\s*:", subject, re.I):
         return []
     if facts.header("In-Reply-To") or facts.header("References"):
@@ -359,19 +362,45 @@ def _cheap_sender_domain(
     from_: Address, envelope_sender: str, message: EntityRef
 ) -> list[Finding]:
     """A From or envelope domain under a top-level domain that costs little and that
-    phishing favours (see ``lexicon.CHEAP_TLDS``)."""
+    phishing favours (see ``lexicon.cheap_suffix``)."""
     envelope = envelope_sender.rpartition("@")[2].lower().strip("<> ")
     for role, domain in (("From", from_.domain.lower()), ("envelope sender", envelope)):
-        if domain and domain.rsplit(".", 1)[-1] in lexicon.CHEAP_TLDS:
+        cheap = lexicon.cheap_suffix(domain) if domain else ""
+        if cheap:
             return [
                 Finding(
                     NAME,
                     message,
                     "sender-cheap-tld",
                     Severity.LOW,
-                    f"the {role} domain {domain} is under a top-level domain phishing "
+                    f"the {role} domain {domain} is under {cheap}, which phishing "
                     "favours",
                     {"domain": domain},
                 )
             ]
     return []
+
+
+_FORWARDED = re.compile(
+    r"forwarded message|begin forwarded|original message|mensagem original|"
+    r"mensaje original|ursprüngliche nachricht|message d'origine|"
+    r"doorgestuurd bericht|^\s*(from|de|von|van|da)\s*:",
+    re.I | re.M,
+)
+
+
+def _fake_forward(facts: MessageFacts, message: EntityRef) -> list[Finding]:
+    if any(a.message is not None for a in facts.attachments):
+        return []
+    body = f"{facts.text_body[:20000]} {facts.html_body[:50000]}"
+    if _FORWARDED.search(body):
+        return []
+    return [
+        Finding(
+            NAME,
+            message,
+            "fake-forward",
+            Severity.LOW,
+            "the subject says it forwards a message, but nothing forwarded is in it",
+        )
+    ]

@@ -300,3 +300,27 @@ def test_a_display_name_naming_a_site_under_any_public_suffix_is_a_mismatch():
 def test_a_blind_mailing_that_greets_an_address_in_the_subject_is_personalised():
     message = facts(to=(), subject="user@example.org, special offer for you")
     assert "address-in-subject" in codes(run("content", message))
+
+
+def test_names_sold_like_top_level_domains_are_cheap():
+    message = facts(urls=(url("http://4.webrentals.eu.com/re418.php?32=1o16"),))
+    assert "cheap-tld" in codes(run("links", message))
+    plain = facts(urls=(url("https://www.example.com/"),))
+    assert "cheap-tld" not in codes(run("links", plain))
+
+
+def test_fwd_without_anything_forwarded_is_a_fake_forward():
+    empty = facts(subject="Fwd:", text_body="1EHbEvWFkR3oY93EKym1bweaWUW2PKe6v9")
+    assert codes(run("sender", empty))["fake-forward"] is Severity.LOW
+    real = facts(
+        subject="Fwd: minutes",
+        text_body="---------- Forwarded message ---------\nFrom: Bob <b@x.test>",
+    )
+    assert "fake-forward" not in codes(run("sender", real))
+
+
+def test_a_form_name_field_carrying_a_link_is_form_abuse():
+    abused = facts(text_body="Username: www.iygkhc.blogspot.test - 91 453 USD BITFINEX")
+    assert "form-abuse" in codes(run("content", abused))
+    ordinary = facts(text_body="Username: jsmith\nTo set your password, visit the page")
+    assert "form-abuse" not in codes(run("content", ordinary))
