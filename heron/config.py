@@ -60,6 +60,21 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Names of people whose name on outside mail is impersonation",
     )
+    dns_records: Path | None = Field(
+        None,
+        description="JSON file of DNS records (TXT, A, MX...) for verifying DKIM, SPF, "
+        "ARC and reading DMARC records without a network",
+    )
+    dns_resolver: str = Field(
+        "",
+        description="A resolver (host[:port]) heron may ask for the DNS records the "
+        "records file does not hold; empty means none",
+    )
+    trusted_arc_sealers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Domains whose ARC seals heron believes: a DMARC pass they "
+        "recorded before forwarding broke it counts as a pass",
+    )
     action_expiry_days: float = Field(
         7.0, gt=0, le=3650, description="Days before pending actions expire"
     )
@@ -90,6 +105,7 @@ class Settings(BaseSettings):
         "org_domains",
         "partner_domains",
         "vip_names",
+        "trusted_arc_sealers",
         mode="before",
     )
     @classmethod

@@ -1,22 +1,32 @@
-"""Sender authentication from the trusted receiving hop, with DMARC alignment.
+"""Sender authentication, alignment-aware.
 
-Only one Authentication-Results header is evidence: the topmost one, which the
+Evidence comes first from heron's own checks, when a DNS record source is configured
+(``MessageFacts.verification``: DKIM signatures and SPF verified, the DMARC record
+read). Otherwise from one Authentication-Results header: the topmost one, which the
 organisation's receiving server added last, or, when trusted authserv-ids are
 configured, the topmost header with one of those ids. Headers from other hops are
 ignored; with trusted authserv-ids configured, one below the trusted header that
 names the trusted hop was forged by whoever sent the message, and is a finding.
-heron does not take the DMARC result from the header; it checks alignment itself: the
-From domain aligns with an SPF or DKIM domain when both have the same organisational
-domain (relaxed alignment).
+
+heron does not take the DMARC result from any header; it evaluates DMARC itself:
+the From domain aligns with an SPF or DKIM domain when both have the same
+organisational domain (relaxed), or are the same name when the DMARC record asks for
+strict alignment (``adkim=s``, ``aspf=s``). Without a record, alignment is relaxed,
+as DMARC's default is. The ARC chain is read and reported; a DMARC pass recorded by a
+configured trusted sealer counts when forwarding broke authentication on the way.
 """
 
 from __future__ import annotations
+
+import re
+from dataclasses import dataclass
 
 from heron.analyzers.base import AnalyzerContext, AnalyzerResult, analyzer
 from heron.domain.entities import EntityRef, EntityType, Finding
 from heron.domain.names import organisational_domain
 from heron.domain.verdicts import Severity
-from heron.mail.facts import AuthenticationResults, AuthResult
+from heron.mail.facts import AuthenticationResults, AuthResult, MessageFacts
+from heron.mail.verification import ArcSet, DmarcRecord, Verification, read_arc
 
 NAME = "authentication"
 
@@ -24,37 +34,169 @@ NAME = "authentication"
 @analyzer(
     NAME,
     accepts=(EntityType.MESSAGE,),
-    needs=("trusted_authserv_ids",),
-    description="SPF, DKIM and DMARC alignment from the trusted hop's Authentication-Results.",
+    needs=("trusted_authserv_ids", "trusted_arc_sealers"),
+    description="Verifies DKIM and SPF (or reads the trusted hop's results), evaluates "
+    "DMARC alignment and reports the ARC chain.",
 )
 def check(context: AnalyzerContext) -> AnalyzerResult:
     facts, message = context.message, context.entity
     header = trusted_header(
         facts.authentication_results, context.lookups.trusted_authserv_ids
     )
-    if header is None:
+    verified = facts.verification
+    evidence = _own_evidence(verified) if verified else None
+    if evidence is None and header is not None:
+        evidence = _header_evidence(header)
+    if evidence is None:
         return AnalyzerResult.not_applicable(
-            "no Authentication-Results from a trusted hop"
+            "no Authentication-Results from a trusted hop and nothing heron could verify"
         )
     from_domain = facts.from_.domain if facts.from_ else ""
+    record = verified.dmarc if verified else None
     findings = [
-        *_composite(header, message),
-        *_spf(header, message),
-        *_dkim(header, message),
-        _alignment(header, from_domain, message, context.lookups.org_domains),
-        *_ignored_headers(
-            facts.authentication_results,
-            header,
-            message,
-            bool(context.lookups.trusted_authserv_ids),
+        *(_composite(header, message) if header else []),
+        *evidence.findings(message),
+        _alignment(evidence, from_domain, message, context, record, header),
+        *_arc(facts, header, verified, message),
+        *(
+            _ignored_headers(
+                facts.authentication_results,
+                header,
+                message,
+                bool(context.lookups.trusted_authserv_ids),
+            )
+            if header
+            else []
         ),
     ]
+    findings = _forgiven_by_arc(findings, facts, header, verified, context, message)
     summary = "; ".join(f.summary for f in findings if f.severity.rank > 0)
     return AnalyzerResult.from_findings(
-        findings,
-        summary,
-        clean_summary=f"authenticated by {header.authserv_id or 'receiving hop'}",
+        findings, summary, clean_summary=f"authenticated, as {evidence.who} saw it"
     )
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """SPF and DKIM outcomes from one source: heron's checks or the trusted hop."""
+
+    who: str
+    spf: tuple[str, str, str] | None  # result, domain, reason
+    dkim: tuple[tuple[str, str, str], ...]  # result, domain, reason per signature
+    hop: str
+
+    @property
+    def spf_pass(self) -> list[str]:
+        return [self.spf[1]] if self.spf and self.spf[0] == "pass" else []
+
+    @property
+    def dkim_pass(self) -> list[str]:
+        return [d for result, d, _ in self.dkim if result == "pass"]
+
+    def findings(self, message: EntityRef) -> list[Finding]:
+        return [*self._spf_finding(message), *self._dkim_finding(message)]
+
+    def _spf_finding(self, message: EntityRef) -> list[Finding]:
+        if self.spf is None:
+            return []
+        outcome, domain, reason = self.spf
+        severity = {
+            "fail": Severity.MEDIUM,
+            # softfail and permerror weigh through the alignment finding, not twice
+        }.get(outcome, Severity.INFORMATIONAL)
+        why = f" ({reason})" if reason and outcome != "pass" else ""
+        return [
+            Finding(
+                NAME,
+                message,
+                f"spf-{outcome}",
+                severity,
+                f"SPF {outcome} for {domain or 'an unnamed domain'}, as {self.who} "
+                f"saw it{why}",
+                {"domain": domain, "hop": self.hop, "reason": reason},
+            )
+        ]
+
+    def _dkim_finding(self, message: EntityRef) -> list[Finding]:
+        passing = self.dkim_pass
+        failing = [
+            (d, r) for result, d, r in self.dkim if result in ("fail", "permerror")
+        ]
+        unknown = [d for result, d, _ in self.dkim if result == "temperror"]
+        if passing:
+            return [
+                Finding(
+                    NAME,
+                    message,
+                    "dkim-pass",
+                    Severity.INFORMATIONAL,
+                    f"DKIM signature of {', '.join(d for d in passing if d) or 'a domain'}"
+                    f" verified, as {self.who} saw it",
+                    {"domains": passing, "hop": self.hop},
+                )
+            ]
+        if failing:
+            domains = [d for d, _ in failing]
+            reasons = "; ".join(r for _, r in failing if r)[:200]
+            return [
+                Finding(
+                    # The alignment finding carries the weight of a broken signature;
+                    # mailing lists break signatures of legitimate mail every day.
+                    NAME,
+                    message,
+                    "dkim-fail",
+                    Severity.INFORMATIONAL,
+                    f"DKIM signature of {', '.join(d for d in domains if d) or 'a domain'}"
+                    f" did not verify, as {self.who} saw it"
+                    + (f" ({reasons})" if reasons else ""),
+                    {"domains": domains, "hop": self.hop, "reasons": reasons},
+                )
+            ]
+        if unknown:
+            return [
+                Finding(
+                    NAME,
+                    message,
+                    "dkim-unknown",
+                    Severity.INFORMATIONAL,
+                    f"DKIM signature of {', '.join(d for d in unknown if d)} could not be "
+                    f"checked: {self.who} had no key record for it",
+                    {"domains": unknown},
+                )
+            ]
+        return []
+
+
+def _own_evidence(verified: Verification) -> Evidence | None:
+    """heron's own checks, unless every one of them lacked its records."""
+    spf = verified.spf
+    usable_spf = spf if spf and spf.result != "temperror" else None
+    dkim = tuple((c.result, c.domain, c.reason) for c in verified.dkim)
+    if usable_spf is None and all(result == "temperror" for result, _, _ in dkim):
+        return None  # nothing checked: the trusted hop's header says more
+    who = f"heron verified against {verified.source}"
+    return Evidence(
+        who,
+        (usable_spf.result, usable_spf.domain, usable_spf.reason)
+        if usable_spf
+        else None,
+        dkim,
+        "heron",
+    )
+
+
+def _header_evidence(header: AuthenticationResults) -> Evidence:
+    spf_results = _results(header, "spf")
+    spf = None
+    if spf_results:
+        first = spf_results[0]
+        domain = first.properties.get("smtp.mailfrom", "").rpartition("@")[2]
+        spf = (first.result.lower(), domain, first.reason)
+    dkim = tuple(
+        (r.result.lower(), r.properties.get("header.d", ""), r.reason)
+        for r in _results(header, "dkim")
+    )
+    return Evidence(_hop(header), spf, dkim, header.authserv_id)
 
 
 def trusted_header(
@@ -74,29 +216,6 @@ def _hop(header: AuthenticationResults) -> str:
 
 def _results(header: AuthenticationResults, method: str) -> list[AuthResult]:
     return [r for r in header.results if r.method.lower() == method]
-
-
-def _spf(header: AuthenticationResults, message: EntityRef) -> list[Finding]:
-    results = _results(header, "spf")
-    if not results:
-        return []
-    result = results[0]
-    domain = result.properties.get("smtp.mailfrom", "").rpartition("@")[2]
-    outcome = result.result.lower()
-    severity = {
-        "fail": Severity.MEDIUM,
-        # softfail and permerror weigh through the alignment finding, not twice
-    }.get(outcome, Severity.INFORMATIONAL)
-    return [
-        Finding(
-            NAME,
-            message,
-            f"spf-{outcome}",
-            severity,
-            f"SPF {outcome} for {domain or 'an unnamed domain'} at {_hop(header)}",
-            {"domain": domain, "hop": header.authserv_id, "reason": result.reason},
-        )
-    ]
 
 
 def _composite(header: AuthenticationResults, message: EntityRef) -> list[Finding]:
@@ -122,48 +241,13 @@ def _composite(header: AuthenticationResults, message: EntityRef) -> list[Findin
     ]
 
 
-def _dkim(header: AuthenticationResults, message: EntityRef) -> list[Finding]:
-    results = _results(header, "dkim")
-    if not results:
-        return []
-    passing = [
-        r.properties.get("header.d", "") for r in results if r.result.lower() == "pass"
-    ]
-    failing = [r for r in results if r.result.lower() in ("fail", "permerror")]
-    if passing:
-        return [
-            Finding(
-                NAME,
-                message,
-                "dkim-pass",
-                Severity.INFORMATIONAL,
-                f"DKIM signature of {', '.join(d for d in passing if d) or 'a domain'} verified",
-                {"domains": passing, "hop": header.authserv_id},
-            )
-        ]
-    if failing:
-        domains = [r.properties.get("header.d", "") for r in failing]
-        return [
-            Finding(
-                # The alignment finding carries the weight of a broken signature;
-                # mailing lists break signatures of legitimate mail every day.
-                NAME,
-                message,
-                "dkim-fail",
-                Severity.INFORMATIONAL,
-                f"DKIM signature of {', '.join(d for d in domains if d) or 'a domain'} "
-                "did not verify",
-                {"domains": domains, "hop": header.authserv_id},
-            )
-        ]
-    return []
-
-
 def _alignment(
-    header: AuthenticationResults,
+    evidence: Evidence,
     from_domain: str,
     message: EntityRef,
-    org_domains: tuple[str, ...] = (),
+    context: AnalyzerContext,
+    record: DmarcRecord | None,
+    header: AuthenticationResults | None = None,
 ) -> Finding:
     if not from_domain:
         return Finding(
@@ -173,25 +257,20 @@ def _alignment(
             Severity.MEDIUM,
             "no From domain to align: the message has no usable From address",
         )
-    org = organisational_domain(from_domain)
-    spf_domains = [
-        r.properties.get("smtp.mailfrom", "").rpartition("@")[2]
-        for r in _results(header, "spf")
-        if r.result.lower() == "pass"
+    spf_domains, dkim_domains = evidence.spf_pass, evidence.dkim_pass
+    strict_spf = bool(record and record.spf_alignment == "s")
+    strict_dkim = bool(record and record.dkim_alignment == "s")
+    aligned = [d for d in spf_domains if d and _aligns(d, from_domain, strict_spf)] + [
+        d for d in dkim_domains if d and _aligns(d, from_domain, strict_dkim)
     ]
-    dkim_domains = [
-        r.properties.get("header.d", "")
-        for r in _results(header, "dkim")
-        if r.result.lower() == "pass"
-    ]
-    aligned = [
-        d for d in spf_domains + dkim_domains if d and organisational_domain(d) == org
-    ]
+    mode = _mode(record)
     details = {
         "from_domain": from_domain,
         "spf_pass": spf_domains,
         "dkim_pass": dkim_domains,
-        "hop": header.authserv_id,
+        "hop": evidence.hop,
+        "alignment": mode,
+        "record": record.raw if record else "",
     }
     if aligned:
         return Finding(
@@ -199,10 +278,13 @@ def _alignment(
             message,
             "dmarc-aligned",
             Severity.INFORMATIONAL,
-            f"From domain {from_domain} aligned with authenticated {aligned[0]}",
+            f"DMARC passes: From domain {from_domain} aligns ({mode}) with "
+            f"{aligned[0]}, authenticated as {evidence.who} saw it",
             details,
         )
-    if any(organisational_domain(d) == org for d in org_domains):
+    own = context.lookups.org_domains
+    org = organisational_domain(from_domain)
+    if any(organisational_domain(d) == org for d in own):
         return Finding(
             NAME,
             message,
@@ -212,14 +294,21 @@ def _alignment(
             "DKIM authenticated it",
             details,
         )
-    claimed = _results(header, "dmarc")
-    policy = _dmarc_policy(claimed)
+    if record is not None:
+        policy = record.policy_for(from_domain)
+        where = f"its DMARC record at _dmarc.{record.domain} says p={policy}"
+    else:
+        policy = _dmarc_policy(_results(header, "dmarc")) if header else ""
+        where = f"its DMARC policy is {policy}" if policy else ""
     severity = Severity.MEDIUM if policy in ("reject", "quarantine") else Severity.LOW
     named = sorted({d for d in spf_domains + dkim_domains if d})
     if named:
-        why = f"only {', '.join(named)} authenticated"
-    elif spf_domains or dkim_domains:
-        why = "a check passed, but for no domain the header names"
+        near = [d for d in named if organisational_domain(d) == org]
+        why = (
+            f"{', '.join(near)} authenticated but the record asks for strict alignment"
+            if near
+            else f"only {', '.join(named)} authenticated"
+        )
     else:
         why = "neither SPF nor DKIM passed"
     return Finding(
@@ -227,10 +316,119 @@ def _alignment(
         message,
         "dmarc-unaligned",
         severity,
-        f"From domain {from_domain} is not authenticated: {why}"
-        + (f" (its DMARC policy is {policy})" if policy else ""),
+        f"DMARC fails: From domain {from_domain} is not authenticated ({mode} "
+        f"alignment): {why}" + (f"; {where}" if where else ""),
         {**details, "policy": policy},
     )
+
+
+def _aligns(domain: str, from_domain: str, strict: bool) -> bool:
+    a, b = domain.lower().rstrip("."), from_domain.lower().rstrip(".")
+    if strict:
+        return a == b
+    return organisational_domain(a) == organisational_domain(b)
+
+
+def _mode(record: DmarcRecord | None) -> str:
+    if record is None:
+        return "relaxed, no DMARC record at hand"
+    if record.dkim_alignment == record.spf_alignment:
+        return "strict" if record.dkim_alignment == "s" else "relaxed"
+    return f"DKIM {'strict' if record.dkim_alignment == 's' else 'relaxed'}, SPF " + (
+        "strict" if record.spf_alignment == "s" else "relaxed"
+    )
+
+
+def _arc(
+    facts: MessageFacts,
+    header: AuthenticationResults | None,
+    verified: Verification | None,
+    message: EntityRef,
+) -> list[Finding]:
+    """The ARC chain as read, and as verified when heron could."""
+    sets = verified.arc.sets if verified else read_arc(facts.headers)
+    if not sets:
+        return []
+    if verified:
+        status, how = verified.arc.result, f"heron verified it: {verified.arc.result}"
+        if verified.arc.reason and verified.arc.result != "pass":
+            how += f" ({verified.arc.reason})"
+    else:
+        claimed = [r.result.lower() for r in _results(header, "arc")] if header else []
+        status = claimed[0] if claimed else "unverified"
+        how = (
+            f"{_hop(header)} says arc={claimed[0]}"
+            if claimed and header
+            else "not verified (no DNS record source configured)"
+        )
+    chain = ", ".join(
+        f"i={s.instance} by {s.sealer or '(no sealer)'} cv={s.chain_status or '?'}"
+        for s in sets[:5]
+    )
+    return [
+        Finding(
+            NAME,
+            message,
+            "arc-chain",
+            Severity.INFORMATIONAL,
+            f"ARC chain of {len(sets)} set(s) ({chain}); {how}",
+            {
+                "status": status,
+                "sets": [
+                    {
+                        "instance": s.instance,
+                        "sealer": s.sealer,
+                        "cv": s.chain_status,
+                        "results": s.results[:300],
+                    }
+                    for s in sets
+                ],
+            },
+        )
+    ]
+
+
+def _forgiven_by_arc(
+    findings: list[Finding],
+    facts: MessageFacts,
+    header: AuthenticationResults | None,
+    verified: Verification | None,
+    context: AnalyzerContext,
+    message: EntityRef,
+) -> list[Finding]:
+    """Replace a DMARC failure with a pass that a trusted sealer recorded before a
+    forwarder broke it, when the chain holds (verified, or vouched for by the hop)."""
+    sealers = {s.lower() for s in context.lookups.trusted_arc_sealers}
+    failed = next((f for f in findings if f.code == "dmarc-unaligned"), None)
+    if not sealers or failed is None:
+        return findings
+    arc = next((f for f in findings if f.code == "arc-chain"), None)
+    if arc is None or arc.details.get("status") != "pass":
+        return findings
+    sets: tuple[ArcSet, ...] = (
+        verified.arc.sets if verified else read_arc(facts.headers)
+    )
+    vouching = next(
+        (
+            s
+            for s in sets
+            if s.sealer in sealers
+            and re.search(r"\bdmarc\s*=\s*pass\b", s.results, re.I)
+        ),
+        None,
+    )
+    if vouching is None:
+        return findings
+    forgiven = Finding(
+        NAME,
+        message,
+        "dmarc-pass-by-arc",
+        Severity.INFORMATIONAL,
+        f"DMARC failed here, but trusted sealer {vouching.sealer} recorded a pass "
+        f"(ARC i={vouching.instance}) before forwarding broke it",
+        {**failed.details, "sealer": vouching.sealer, "instance": vouching.instance},
+    )
+    return [forgiven if f is failed else f for f in findings]
 
 
 def _dmarc_policy(results: list[AuthResult]) -> str:

@@ -79,6 +79,7 @@ class Lookups:
     intel_size: int = 0
     org_lists: OrgListLookup | None = None
     trusted_authserv_ids: tuple[str, ...] = ()
+    trusted_arc_sealers: tuple[str, ...] = ()
     org_domains: tuple[str, ...] = ()
     partner_domains: tuple[str, ...] = ()
     vip_names: tuple[str, ...] = ()

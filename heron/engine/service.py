@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ from heron.domain.verdicts import (
 from heron.engine.playbook import StepRun, run_steps
 from heron.engine.runner import InProcessRunner, TaskRunner
 from heron.errors import ConfigError, ConnectorError, MailParseError, NotFoundError
+from heron.intel.dns_records import record_source
 from heron.intel.feeds import load_feeds
 from heron.intel.lists import ListEntry, OrgLists
 from heron.intel.model import IntelIndex
@@ -52,6 +53,7 @@ from heron.mail.facts import Limits, MessageFacts
 from heron.mail.parse import parse_message
 from heron.mail.report import unwrap_report
 from heron.mail.sources import iter_mail
+from heron.mail.verification import verify
 from heron.store import models as m
 from heron.store import repository as repo
 from heron.store.models import utcnow
@@ -116,6 +118,8 @@ class Heron:
         self.limits = Limits()
         self._intel: IntelIndex | None = None
         self._yara: YaraRules | None = None
+        # Read at start-up so that a bad records file or resolver stops it, named.
+        self.records = record_source(settings.dns_records, settings.dns_resolver)
 
     def close(self) -> None:
         self.runner.shutdown()
@@ -190,6 +194,7 @@ class Heron:
             intel_size=len(self.intel),
             org_lists=self.org_lists(session),
             trusted_authserv_ids=tuple(self.settings.trusted_authserv_ids),
+            trusted_arc_sealers=tuple(self.settings.trusted_arc_sealers),
             org_domains=tuple(sorted(self.org_domains(session))),
             partner_domains=tuple(self.settings.partner_domains),
             vip_names=tuple(self.settings.vip_names),
@@ -602,7 +607,11 @@ class Heron:
         self.store.retrying(record)
 
     def _load(self, ref: EntityRef) -> tuple[EntityRef, MessageFacts | None]:
-        return ref, parse_message(self.store.blobs.get(ref.value), self.limits)
+        raw = self.store.blobs.get(ref.value)
+        facts = parse_message(raw, self.limits)
+        if self.records is not None:
+            facts = replace(facts, verification=verify(raw, facts, self.records))
+        return ref, facts
 
     def _record_runs(
         self,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from heron.mail.verification import Verification
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,9 @@ class MessageFacts:
     attachments: tuple[Attachment, ...]
     headers: tuple[tuple[str, str], ...]
     warnings: tuple[MailWarning, ...]
+    # heron's own DKIM, SPF and ARC checks and the DMARC record, when a record
+    # source is configured (see heron.mail.verification).
+    verification: Verification | None = None
 
     @property
     def recipients(self) -> tuple[Address, ...]:
