@@ -75,6 +75,18 @@ class Settings(BaseSettings):
         description="Domains whose ARC seals heron believes: a DMARC pass they "
         "recorded before forwarding broke it counts as a pass",
     )
+    url_shorteners: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Link shorteners, besides heron's own list, whose links are flagged",
+    )
+    free_hosting: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Hosts where anyone can publish a page, besides heron's own list",
+    )
+    file_sharing: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="File-transfer hosts, besides heron's own list",
+    )
     action_expiry_days: float = Field(
         7.0, gt=0, le=3650, description="Days before pending actions expire"
     )
@@ -106,6 +118,9 @@ class Settings(BaseSettings):
         "partner_domains",
         "vip_names",
         "trusted_arc_sealers",
+        "url_shorteners",
+        "free_hosting",
+        "file_sharing",
         mode="before",
     )
     @classmethod
@@ -118,7 +133,14 @@ class Settings(BaseSettings):
             return json.loads(text)
         return [item.strip() for item in text.split(",") if item.strip()]
 
-    @field_validator("org_domains", "partner_domains")
+    @field_validator(
+        "org_domains",
+        "partner_domains",
+        "trusted_arc_sealers",
+        "url_shorteners",
+        "free_hosting",
+        "file_sharing",
+    )
     @classmethod
     def _domains(cls, value: list[str]) -> list[str]:
         for domain in value:

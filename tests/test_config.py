@@ -118,3 +118,22 @@ def test_a_file_that_is_no_database_is_a_clear_error(
     monkeypatch.setenv("HERON_DATABASE_URL", f"sqlite:///{impostor}")
     with pytest.raises(ConfigError, match="HERON_DATABASE_URL: cannot open"):
         Heron(load_settings())
+
+
+def test_host_lists_and_sealers_are_domain_lists(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("HERON_FREE_HOSTING", "Pages.Example.test, sites.test")
+    monkeypatch.setenv("HERON_TRUSTED_ARC_SEALERS", "google.com")
+    settings = load_settings()
+    assert settings.free_hosting == ["pages.example.test", "sites.test"]
+    assert settings.trusted_arc_sealers == ["google.com"]
+    monkeypatch.setenv("HERON_FILE_SHARING", "not a domain")
+    with pytest.raises(ConfigError, match="HERON_FILE_SHARING"):
+        load_settings()
+
+
+def test_a_missing_dns_records_file_stops_start_up(tmp_path: Path, monkeypatch):
+    from heron.engine.service import Heron
+
+    monkeypatch.setenv("HERON_DNS_RECORDS", str(tmp_path / "absent.json"))
+    with pytest.raises(ConfigError, match="HERON_DNS_RECORDS"):
+        Heron(load_settings())

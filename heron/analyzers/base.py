@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from heron.analyzers.lexicon import DEFAULT_HOST_LISTS, HostLists
 from heron.domain.entities import EntityRef, EntityType, Finding
 from heron.domain.verdicts import StepStatus
 from heron.mail.facts import MessageFacts
@@ -84,6 +85,7 @@ class Lookups:
     partner_domains: tuple[str, ...] = ()
     vip_names: tuple[str, ...] = ()
     yara: RuleMatcher | None = None
+    host_lists: HostLists = DEFAULT_HOST_LISTS
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ characters removed.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 # Asking the reader to confirm an account, a password or card details, in the
 # languages the organisation's mail most often arrives in.
@@ -269,6 +271,69 @@ FREE_HOSTING = frozenset(
         "telegra.ph",
     }
 )
+
+# File-transfer services: a link to one hands over a file nobody has scanned.
+FILE_SHARING = frozenset(
+    {
+        "wetransfer.com",
+        "we.tl",
+        "sendspace.com",
+        "mediafire.com",
+        "transfer.sh",
+        "files.fm",
+        "gofile.io",
+        "filetransfer.io",
+        "mega.nz",
+        "4shared.com",
+        "dropboxusercontent.com",
+        "1drv.ms",
+        "smash.gg",
+        "fromsmash.com",
+        "swisstransfer.com",
+        "pixeldrain.com",
+        "catbox.moe",
+        "filebin.net",
+        "easyupload.io",
+        "bashupload.com",
+    }
+)
+
+
+@dataclass(frozen=True)
+class HostLists:
+    """The host lists links are judged against: heron's own, with the
+    organisation's additions (HERON_URL_SHORTENERS, HERON_FREE_HOSTING,
+    HERON_FILE_SHARING)."""
+
+    shorteners: frozenset[str] = URL_SHORTENERS
+    free_hosting: frozenset[str] = FREE_HOSTING
+    file_sharing: frozenset[str] = FILE_SHARING
+
+    @classmethod
+    def extended(
+        cls,
+        shorteners: Iterable[str],
+        free_hosting: Iterable[str],
+        file_sharing: Iterable[str],
+    ) -> HostLists:
+        def clean(values: Iterable[str]) -> frozenset[str]:
+            return frozenset(v.strip().lower().rstrip(".") for v in values if v.strip())
+
+        return cls(
+            URL_SHORTENERS | clean(shorteners),
+            FREE_HOSTING | clean(free_hosting),
+            FILE_SHARING | clean(file_sharing),
+        )
+
+    @staticmethod
+    def listed(host: str, hosts: frozenset[str]) -> bool:
+        """True when ``host`` is a listed host or under one."""
+        labels = host.lower().rstrip(".").split(".")
+        return any(".".join(labels[i:]) in hosts for i in range(len(labels)))
+
+
+DEFAULT_HOST_LISTS = HostLists()
+
 
 # Top-level domains whose names cost little and that phishing uses far more than
 # ordinary mail does.

@@ -13,7 +13,6 @@ from heron.domain.entities import EntityRef, EntityType, Finding
 from heron.domain.lookalike import unicode_name
 from heron.domain.names import (
     is_ip,
-    is_same_or_subdomain,
     organisational_domain,
     related,
 )
@@ -41,10 +40,11 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
     recipients = [a.address for a in facts.recipients if a.address]
     sender = organisational_domain(facts.from_.domain) if facts.from_ else ""
     newsletter = len(urls) >= NEWSLETTER_LINKS
+    lists = context.lookups.host_lists
     findings = [
         f
         for url in urls
-        for f in examine(url, recipients, sender, newsletter=newsletter)
+        for f in examine(url, recipients, sender, newsletter=newsletter, lists=lists)
     ]
     bad = [f for f in findings if f.severity.rank > 0]
     return AnalyzerResult.from_findings(
@@ -55,7 +55,12 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
 
 
 def examine(
-    url: Url, recipients: list[str], sender: str = "", *, newsletter: bool = False
+    url: Url,
+    recipients: list[str],
+    sender: str = "",
+    *,
+    newsletter: bool = False,
+    lists: lexicon.HostLists = lexicon.DEFAULT_HOST_LISTS,
 ) -> list[Finding]:
     """Findings about one link; an informational one when nothing is wrong.
 
@@ -94,19 +99,20 @@ def examine(
         add("ip-host", Severity.LOW, f"the link goes to a bare ip address {host}")
     if "@" in url.url.split("//", 1)[-1].split("/", 1)[0]:
         add("userinfo", Severity.MEDIUM, "the link hides its host behind user@ text")
-    if (
-        organisational_domain(host) in lexicon.URL_SHORTENERS
-        or host in lexicon.URL_SHORTENERS
-    ):
+    if lists.listed(host, lists.shorteners):
         add(
             "shortener",
             Severity.LOW,
             f"{host} is a link shortener that hides the target",
         )
-    if any(is_same_or_subdomain(host, h) for h in lexicon.FREE_HOSTING) or (
-        _CLOUD_STORAGE.search(host)
-    ):
+    if lists.listed(host, lists.free_hosting) or _CLOUD_STORAGE.search(host):
         add("free-hosting", Severity.LOW, f"{host} hosts pages anyone can publish")
+    if lists.listed(host, lists.file_sharing):
+        add(
+            "file-sharing",
+            Severity.LOW,
+            f"{host} hands over files that no mail filter scanned",
+        )
     symbols = _symbols_in(host)
     if symbols:
         add(

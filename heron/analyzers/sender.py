@@ -59,7 +59,7 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
         *_freemail(facts.from_, facts.subject, bool(facts.attachments), message),
         *_brand_in_subject(facts.from_, facts.subject, message),
         *_fake_reply(facts.subject, facts, message),
-        *_sending_host(facts.from_, message),
+        *_sending_host(facts.from_, message, context.lookups.host_lists),
         *_cheap_sender_domain(facts.from_, facts.envelope_sender, message),
     ]
     summary = "; ".join(f.summary for f in findings)
@@ -317,9 +317,11 @@ def _fake_reply(subject: str, facts: MessageFacts, message: EntityRef) -> list[F
     ]
 
 
-def _sending_host(from_: Address, message: EntityRef) -> list[Finding]:
+def _sending_host(
+    from_: Address, message: EntityRef, lists: lexicon.HostLists
+) -> list[Finding]:
     domain = from_.domain.lower()
-    if any(is_same_or_subdomain(domain, h) for h in lexicon.FREE_HOSTING):
+    if lists.listed(domain, lists.free_hosting):
         code, severity, what = (
             "sender-free-hosting",
             Severity.MEDIUM,

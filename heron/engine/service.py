@@ -24,6 +24,7 @@ from heron import analyzers
 from heron.actions import service as actions
 from heron.analyzers import Lookups
 from heron.analyzers.indicators import message_entities
+from heron.analyzers.lexicon import HostLists
 from heron.config import Settings
 from heron.connectors.base import Connector
 from heron.connectors.maildir import MaildirConnector, folder_location
@@ -97,6 +98,8 @@ class Heron:
     def __init__(self, settings: Settings, *, runner: TaskRunner | None = None) -> None:
         self.settings = settings
         _check_weights(settings)
+        # Read before anything starts, so that a bad records file stops start-up.
+        self.records = record_source(settings.dns_records, settings.dns_resolver)
         try:
             settings.home.mkdir(parents=True, exist_ok=True)
             settings.blob_dir.mkdir(parents=True, exist_ok=True)
@@ -118,8 +121,6 @@ class Heron:
         self.limits = Limits()
         self._intel: IntelIndex | None = None
         self._yara: YaraRules | None = None
-        # Read at start-up so that a bad records file or resolver stops it, named.
-        self.records = record_source(settings.dns_records, settings.dns_resolver)
 
     def close(self) -> None:
         self.runner.shutdown()
@@ -199,6 +200,11 @@ class Heron:
             partner_domains=tuple(self.settings.partner_domains),
             vip_names=tuple(self.settings.vip_names),
             yara=self.yara,
+            host_lists=HostLists.extended(
+                self.settings.url_shorteners,
+                self.settings.free_hosting,
+                self.settings.file_sharing,
+            ),
         )
 
     @property

@@ -275,6 +275,7 @@ def collect_html_urls(
         _collect_by_pattern(node.attributes.get("srcdoc") or "", collector, origin)
     _collect_xlink(tree, origin or "html-href", collector, base)
     _collect_refresh(tree, origin or "html-meta-refresh", collector, base)
+    _collect_css(tree, origin or "html-css", collector, base)
     collect_text_urls(_visible_text(tree), origin or "text", collector)
 
 
@@ -393,8 +394,34 @@ def _collect_refresh(
             collector.add(make_url(link, origin))
 
 
-# Known limit: links inside CSS (style attributes, <style> blocks, url(...)) are
-# not read; add a bounded url() pattern over style text when analyzers need them.
+# CSS read for url(...) and @import, per document: a sheet longer than this is read
+# up to it.
+MAX_CSS_CHARS = 1_000_000
+_CSS_URL = re.compile(
+    r"""url\(\s*(['"]?)([^'")\s]{1,4096})\1\s*\)|@import\s+(['"])([^'"]{1,4096})\3""",
+    re.I,
+)
+
+
+def _collect_css(
+    tree: LexborHTMLParser, origin: str, collector: UrlCollector, base: str
+) -> None:
+    """Links in CSS: url(...) in style attributes and <style> blocks, and @import."""
+    budget = MAX_CSS_CHARS
+    sheets = [node.text() or "" for node in tree.css("style")]
+    sheets += [node.attributes.get("style") or "" for node in tree.css("[style]")]
+    for sheet in sheets:
+        if budget <= 0:
+            break
+        text, budget = sheet[:budget], budget - len(sheet)
+        if "url(" not in text.lower() and "@import" not in text.lower():
+            continue
+        for match in _CSS_URL.finditer(text):
+            link = resolve_link(match.group(2) or match.group(4) or "", base)
+            if link is not None:
+                collector.add(make_url(link, origin))
+
+
 def _visible_text(tree: LexborHTMLParser) -> str:
     tree.strip_tags(["script", "style", "template"])
     root = tree.body or tree.root

@@ -324,3 +324,28 @@ def test_a_form_name_field_carrying_a_link_is_form_abuse():
     assert "form-abuse" in codes(run("content", abused))
     ordinary = facts(text_body="Username: jsmith\nTo set your password, visit the page")
     assert "form-abuse" not in codes(run("content", ordinary))
+
+
+def test_the_organisations_host_lists_extend_herons_own():
+    from heron.analyzers import Lookups
+    from heron.analyzers.lexicon import HostLists
+
+    message = facts(
+        urls=(
+            url("https://pages.own-host.test/login"),
+            url("https://drop.files.test/get/1"),
+            url("https://s.ho.test/x"),
+            url("https://wetransfer.com/downloads/1"),
+        )
+    )
+    before = {f.entity.value: f.code for f in run("links", message).findings}
+    assert before["https://wetransfer.com/downloads/1"] == "file-sharing"
+    assert before["https://pages.own-host.test/login"] == "link-ok"
+    lists = HostLists.extended(["ho.test"], ["own-host.test"], ["files.test"])
+    after = run("links", message, Lookups(host_lists=lists)).findings
+    codes_by_url: dict[str, set[str]] = {}
+    for finding in after:
+        codes_by_url.setdefault(finding.entity.value, set()).add(finding.code)
+    assert "free-hosting" in codes_by_url["https://pages.own-host.test/login"]
+    assert "file-sharing" in codes_by_url["https://drop.files.test/get/1"]
+    assert "shortener" in codes_by_url["https://s.ho.test/x"]

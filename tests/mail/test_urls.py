@@ -170,3 +170,18 @@ def test_links_in_srcset_object_srcdoc_and_svg_are_found():
         "https://inner.test/p",
         "https://svg.test/l",
     } <= found
+
+
+def test_links_in_css_are_read_from_style_blocks_and_attributes() -> None:
+    html = (
+        '<style>@import "https://css.example/a.css";'
+        " body { background: url(https://img.example/bg.png) }</style>"
+        "<div style=\"background-image: url('https://div.example/x.png')\">hi</div>"
+        '<p style="color: red">no link here</p>'
+    )
+    found, _ = extract_html_urls(html, 100)
+    assert [(u.url, u.origin) for u in found] == [
+        ("https://css.example/a.css", "html-css"),
+        ("https://img.example/bg.png", "html-css"),
+        ("https://div.example/x.png", "html-css"),
+    ]
