@@ -155,3 +155,26 @@ def mail_with(
         maintype, subtype = media.split("/")
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     return message.as_bytes()
+
+
+def iso_of(members: dict[str, bytes]) -> bytes:
+    """An ISO 9660 image with Joliet names holding ``members``; a name may sit in
+    one folder ("docs/readme.txt")."""
+    import pycdlib
+
+    image = pycdlib.PyCdlib()
+    image.new(joliet=3)
+    folders: dict[str, str] = {}
+    for number, (path, data) in enumerate(members.items()):
+        folder, _, _ = path.rpartition("/")
+        short = f"/F{number}.BIN;1"
+        if folder:
+            if folder not in folders:
+                folders[folder] = f"/D{len(folders) + 1}"
+                image.add_directory(folders[folder], joliet_path=f"/{folder}")
+            short = folders[folder] + short
+        image.add_fp(io.BytesIO(data), len(data), short, joliet_path=f"/{path}")
+    out = io.BytesIO()
+    image.write_fp(out)
+    image.close()
+    return out.getvalue()

@@ -8,7 +8,7 @@ import io
 
 from heron.mail.facts import Limits
 from heron.mail.parse import parse_message
-from tests.samples_files import mail_with, pdf, qr_png, word_document, zip_of
+from tests.samples_files import iso_of, mail_with, pdf, qr_png, word_document, zip_of
 
 ZIP = "application/zip"
 
@@ -201,3 +201,34 @@ def test_every_file_gets_a_fuzzy_hash_for_clustering():
         mail_with([("data.bin", text, "application/octet-stream")])
     ).attachments
     assert attachment.contents.tlsh.startswith("T1")
+
+
+def test_an_iso_image_is_a_risky_carrier_whose_files_are_read():
+    image = iso_of(
+        {
+            "invoice.pdf.exe": b"MZ this is not a real program",
+            "docs/readme.txt": b"open https://iso.evil.test/run",
+        }
+    )
+    facts = parse_message(
+        mail_with([("invoice.iso", image, "application/octet-stream")])
+    )
+    [attachment] = facts.attachments
+    assert attachment.contents.kind == "iso"
+    assert "risky-carrier" in flags(attachment)
+    names = {m.filename for m in attachment.contents.members}
+    assert names == {"invoice.pdf.exe", "docs/readme.txt"}
+    assert origins(facts)["https://iso.evil.test/run"] == (
+        "attachment:invoice.iso/docs/readme.txt"
+    )
+
+
+def test_a_broken_iso_image_is_a_warning_not_a_crash():
+    image = bytearray(iso_of({"a.txt": b"hello"}))
+    image[0x8050:0x8090] = b"\xff" * 0x40  # the volume descriptor's sizes
+    facts = parse_message(
+        mail_with([("broken.iso", bytes(image[:0x9000]), "application/octet-stream")])
+    )
+    [attachment] = facts.attachments
+    assert attachment.contents.kind == "iso"
+    assert "unreadable" in flags(attachment) or not attachment.contents.members

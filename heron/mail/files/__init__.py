@@ -163,7 +163,7 @@ def recognise(
     if head == LNK_MAGIC:
         return "lnk", _carrier
     if data[0x8001:0x8006] == b"CD001" or data[0x9001:0x9006] == b"CD001":
-        return "iso", _carrier
+        return "iso", archives.read_iso
     if true_type.startswith("image/") and true_type != "image/svg+xml":
         return "image", images.read
     if shortcuts.is_calendar(data, true_type, name):
@@ -217,9 +217,9 @@ def _bounded(data: bytes, scan: FileScan, where: str) -> bytes:
 
 
 def _carrier(data: bytes, found: Found, scan: FileScan, where: str, depth: int) -> None:
-    # Known limit: disk images, shortcuts and OneNote files are not opened; that
-    # they arrived by mail at all is the signal. Listing an ISO's files would need
-    # an ISO 9660 reader (pycdlib) under the same budget as archives.
+    # Known limit: raw disk images (.img), shortcuts and OneNote files are not
+    # opened; that they arrived by mail at all is the signal. ISO images are listed
+    # and read (archives.read_iso).
     found.flag("risky-carrier", f"{found.kind} file, a common carrier of malware")
 
 

@@ -1,4 +1,5 @@
-"""Archives: zip (ZipCrypto and AES), 7z, rar and gzip, opened within a budget.
+"""Archives: zip (ZipCrypto and AES), 7z, rar, gzip and ISO 9660 disk images, opened
+within a budget.
 
 The files inside become attachments of their own and are read in turn, nested
 archives included, down to ``Limits.max_archive_depth``. Every archive is bounded by
@@ -233,6 +234,41 @@ def read_gzip(
     scan.unpacked += len(member)
     name = PurePosixPath(where.rsplit("/", 1)[-1].removeprefix("attachment:")).stem
     _add(member, name or "member", found, scan, where, depth)
+
+
+def read_iso(data: bytes, found: Found, scan: FileScan, where: str, depth: int) -> None:
+    """The files of an ISO 9660 image (pycdlib), by their Joliet or UDF names when
+    the image has them. An image arriving by mail is itself a risky carrier: it
+    slips its files past the mark that tells Windows they came from outside."""
+    import pycdlib
+
+    found.flag("risky-carrier", "iso file, a common carrier of malware")
+    image = pycdlib.PyCdlib()
+    image.open_fp(io.BytesIO(data))
+    try:
+        key = (
+            "udf_path"
+            if image.has_udf()
+            else ("joliet_path" if image.has_joliet() else "iso_path")
+        )
+        paths: list[str] = []
+        for folder, _, files in image.walk(**{key: "/"}):
+            paths.extend(f"{folder.rstrip('/')}/{name}" for name in files)
+            if len(paths) > scan.limits.max_archive_members or scan.budget.expired():
+                break
+        for path in _within_count(paths, found, scan, where):
+            name = path.lstrip("/")
+            if key == "iso_path":
+                name = name.rsplit(";", 1)[0]  # ISO 9660 version suffix: ";1"
+            _check_name(name, found)
+            size = image.get_record(**{key: path}).get_data_length()
+            if not _room(size, size, found, scan, where, name):
+                continue
+            out = io.BytesIO()
+            image.get_file_from_iso_fp(out, **{key: path})
+            _add(out.getvalue()[: size + 1], name, found, scan, where, depth)
+    finally:
+        image.close()
 
 
 def _within_count(
