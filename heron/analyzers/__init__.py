@@ -8,6 +8,7 @@ from heron.analyzers import (  # noqa: F401  (registration on import)
     authentication,
     content,
     files,
+    history,
     impersonation,
     indicators,
     links,

@@ -36,6 +36,7 @@ USER_REPORTED_MESSAGE = Playbook(
         PlaybookStep("Check sender authentication", "authentication"),
         PlaybookStep("Check sender and reply-to", "sender"),
         PlaybookStep("Check for impersonation", "impersonation"),
+        PlaybookStep("Check first contact and new domains", "history"),
         PlaybookStep("Check content", "content"),
         PlaybookStep("Check how links are built", "links", when="has_urls"),
         PlaybookStep("Check URL reputation", "url-reputation", when="has_urls"),

@@ -617,6 +617,8 @@ class Heron:
         facts = parse_message(raw, self.limits)
         if self.records is not None:
             facts = replace(facts, verification=verify(raw, facts, self.records))
+        with self.store.session() as session:
+            facts = replace(facts, history=repo.sender_history(session, facts))
         return ref, facts
 
     def _record_runs(

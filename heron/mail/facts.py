@@ -175,6 +175,21 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class SenderHistory:
+    """What the organisation's delivered mail in the store says of a message's
+    sender and link domains: copies received before it, never counting itself.
+
+    ``link_domain_copies`` pairs each organisational domain the message links to
+    with the earlier delivered copies that linked there too.
+    """
+
+    delivered: int
+    from_address_copies: int
+    from_domain_copies: int
+    link_domain_copies: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
 class MessageFacts:
     """Everything heron reads out of one message.
 
@@ -206,6 +221,8 @@ class MessageFacts:
     # heron's own DKIM, SPF and ARC checks and the DMARC record, when a record
     # source is configured (see heron.mail.verification).
     verification: Verification | None = None
+    # The store's delivered mail about this sender, when heron analyses the message.
+    history: SenderHistory | None = None
 
     @property
     def recipients(self) -> tuple[Address, ...]:

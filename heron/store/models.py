@@ -130,6 +130,21 @@ class Message(Base):
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class MessageDomain(Base):
+    """An organisational domain a message links to: what "newly seen" is judged by."""
+
+    __tablename__ = "message_domains"
+    __table_args__ = (
+        UniqueConstraint("message_sha256", "domain", name="uq_message_domain"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_sha256: Mapped[str] = mapped_column(
+        ForeignKey("messages.sha256"), index=True
+    )
+    domain: Mapped[str] = mapped_column(SafeString(255), index=True)
+
+
 class Mailbox(Base):
     """A mailbox heron knows, with the connector that reaches it."""
 

@@ -13,13 +13,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from heron.domain.entities import EntityRef, Event, Finding
+from heron.domain.names import organisational_domain
 from heron.errors import ConnectorError
-from heron.mail.facts import MessageFacts
+from heron.mail.facts import MessageFacts, SenderHistory
 from heron.mail.urls import visible_text
 from heron.store import models as m
 from heron.store.blobs import BlobStore
@@ -79,7 +80,82 @@ def save_message(session: Session, facts: MessageFacts) -> m.Message:
     )
     session.add(row)
     session.flush()
+    session.add_all(
+        m.MessageDomain(message_sha256=facts.sha256, domain=domain)
+        for domain in link_domains(facts)
+    )
+    session.flush()
     return row
+
+
+# Link domains kept per message; a message linking to more is a mass of links, and
+# the first five hundred say what the rest would.
+MAX_LINK_DOMAINS = 500
+
+
+def link_domains(facts: MessageFacts) -> list[str]:
+    """The organisational domains the message's links go to, sorted."""
+    hosts = {u.host for u in facts.every_url() if u.host}
+    found = {organisational_domain(h)[:255] for h in hosts} - {""}
+    return sorted(found)[:MAX_LINK_DOMAINS]
+
+
+def sender_history(session: Session, facts: MessageFacts) -> SenderHistory:
+    """What the organisation's delivered mail (copies ingested from mailboxes, not
+    reports) says of this message's sender and link domains, counting only copies
+    received before this message's own first copy, and never this message."""
+    first_copy = session.scalar(
+        select(func.min(m.Copy.received_at)).where(
+            m.Copy.message_sha256 == facts.sha256
+        )
+    )
+    earlier = [m.Copy.message_sha256 != facts.sha256]
+    if first_copy is not None:
+        earlier.append(m.Copy.received_at < first_copy)
+    delivered = session.scalar(select(func.count(m.Copy.id)).where(*earlier)) or 0
+    from_address = facts.from_.address if facts.from_ else ""
+    from_domain = facts.from_.domain if facts.from_ else ""
+    org = organisational_domain(from_domain)
+
+    def copies(*conditions: Any) -> int:
+        query = select(func.count(m.Copy.id)).join(
+            m.Message, m.Message.sha256 == m.Copy.message_sha256
+        )
+        return session.scalar(query.where(*earlier, *conditions)) or 0
+
+    address_copies = (
+        copies(m.Message.from_address == from_address) if from_address else 0
+    )
+    domain_copies = (
+        copies(
+            or_(
+                m.Message.from_domain == org,
+                m.Message.from_domain.like(f"%.{_like_escaped(org)}", escape="\\"),
+            )
+        )
+        if org
+        else 0
+    )
+    seen: dict[str, int] = {}
+    domains = link_domains(facts)
+    if domains:
+        query = (
+            select(m.MessageDomain.domain, func.count(m.Copy.id))
+            .join(m.Copy, m.Copy.message_sha256 == m.MessageDomain.message_sha256)
+            .where(m.MessageDomain.domain.in_(domains), *earlier)
+            .group_by(m.MessageDomain.domain)
+        )
+        seen = {domain: count for domain, count in session.execute(query)}
+    return SenderHistory(
+        delivered=delivered,
+        from_address_copies=address_copies,
+        from_domain_copies=domain_copies,
+        link_domain_copies=tuple((d, seen.get(d, 0)) for d in domains),
+    )
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def save_mailbox(

@@ -30,3 +30,34 @@ def test_migrating_twice_leaves_the_database_at_the_head_revision(database_url: 
     heads = ScriptDirectory.from_config(config).get_heads()
     assert len(heads) == 1, f"the migrations have several heads: {heads}"
     assert revisions == tuple(heads)
+
+
+def test_link_domains_of_messages_stored_before_are_filled_in(database_url: str):
+    import json
+
+    from alembic import command
+    from sqlalchemy import text
+
+    database = Database(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003")
+        facts = {"urls": [{"host": "login.evil.test"}, {"host": "cdn.evil.test"}]}
+        connection.execute(
+            text(
+                "INSERT INTO messages (sha256, message_id, subject, from_address, "
+                "from_domain, envelope_sender, content_key, size, format, facts, "
+                "first_seen_at) VALUES ('a' , '', '', '', '', '', '', 1, 'eml', "
+                ":facts, CURRENT_TIMESTAMP)"
+            ),
+            {"facts": json.dumps(facts)},
+        )
+    database.migrate()
+    with database.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT message_sha256, domain FROM message_domains")
+        ).all()
+    database.dispose()
+    assert [tuple(r) for r in rows] == [("a", "evil.test")]
