@@ -148,6 +148,12 @@ class Settings(BaseSettings):
                 raise ValueError(f"{domain!r} is not a domain name")
         return [d.strip().lower() for d in value]
 
+    @field_validator("dns_records", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        """An empty HERON_DNS_RECORDS means no records file, not the current folder."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("scoring_weights", mode="before")
     @classmethod
     def _weights_from_text(cls, value: object) -> object:

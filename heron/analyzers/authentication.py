@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from heron.analyzers.base import AnalyzerContext, AnalyzerResult, analyzer
 from heron.domain.entities import EntityRef, EntityType, Finding
 from heron.domain.names import organisational_domain
+from heron.domain.scoring import COULD_NOT_CHECK
 from heron.domain.verdicts import Severity
 from heron.mail.facts import AuthenticationResults, AuthResult, MessageFacts
 from heron.mail.verification import ArcSet, DmarcRecord, Verification, read_arc
@@ -47,6 +48,8 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
     evidence = _own_evidence(verified) if verified else None
     if evidence is None and header is not None:
         evidence = _header_evidence(header)
+    if evidence is None and verified is not None and (verified.dkim or verified.spf):
+        return _could_not_check(verified, message)
     if evidence is None:
         return AnalyzerResult.not_applicable(
             "no Authentication-Results from a trusted hop and nothing heron could verify"
@@ -72,8 +75,23 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
     findings = _forgiven_by_arc(findings, facts, header, verified, context, message)
     summary = "; ".join(f.summary for f in findings if f.severity.rank > 0)
     return AnalyzerResult.from_findings(
-        findings, summary, clean_summary=f"authenticated, as {evidence.who} saw it"
+        findings, summary, clean_summary=f"authenticated ({evidence.who})"
     )
+
+
+def _could_not_check(verified: Verification, message: EntityRef) -> AnalyzerResult:
+    """heron tried, but its records held nothing it needed, and no trusted hop said."""
+    missing = ", ".join(verified.unknown[:5]) or "the records it needed"
+    finding = Finding(
+        NAME,
+        message,
+        COULD_NOT_CHECK,
+        Severity.INFORMATIONAL,
+        f"authentication could not be checked: {verified.source} had no answer for "
+        f"{missing}, and no trusted hop's Authentication-Results say more",
+        {"unknown": list(verified.unknown[:20]), "source": verified.source},
+    )
+    return AnalyzerResult.from_findings([finding], finding.summary)
 
 
 @dataclass(frozen=True)
@@ -111,8 +129,7 @@ class Evidence:
                 message,
                 f"spf-{outcome}",
                 severity,
-                f"SPF {outcome} for {domain or 'an unnamed domain'}, as {self.who} "
-                f"saw it{why}",
+                f"SPF {outcome} for {domain or 'an unnamed domain'} ({self.who}){why}",
                 {"domain": domain, "hop": self.hop, "reason": reason},
             )
         ]
@@ -131,7 +148,7 @@ class Evidence:
                     "dkim-pass",
                     Severity.INFORMATIONAL,
                     f"DKIM signature of {', '.join(d for d in passing if d) or 'a domain'}"
-                    f" verified, as {self.who} saw it",
+                    f" verified ({self.who})",
                     {"domains": passing, "hop": self.hop},
                 )
             ]
@@ -147,7 +164,7 @@ class Evidence:
                     "dkim-fail",
                     Severity.INFORMATIONAL,
                     f"DKIM signature of {', '.join(d for d in domains if d) or 'a domain'}"
-                    f" did not verify, as {self.who} saw it"
+                    f" did not verify ({self.who})"
                     + (f" ({reasons})" if reasons else ""),
                     {"domains": domains, "hop": self.hop, "reasons": reasons},
                 )
@@ -160,7 +177,7 @@ class Evidence:
                     "dkim-unknown",
                     Severity.INFORMATIONAL,
                     f"DKIM signature of {', '.join(d for d in unknown if d)} could not be "
-                    f"checked: {self.who} had no key record for it",
+                    f"checked: no key record for it ({self.who})",
                     {"domains": unknown},
                 )
             ]
@@ -174,7 +191,7 @@ def _own_evidence(verified: Verification) -> Evidence | None:
     dkim = tuple((c.result, c.domain, c.reason) for c in verified.dkim)
     if usable_spf is None and all(result == "temperror" for result, _, _ in dkim):
         return None  # nothing checked: the trusted hop's header says more
-    who = f"heron verified against {verified.source}"
+    who = f"checked by heron against {verified.source}"
     return Evidence(
         who,
         (usable_spf.result, usable_spf.domain, usable_spf.reason)
@@ -196,7 +213,7 @@ def _header_evidence(header: AuthenticationResults) -> Evidence:
         (r.result.lower(), r.properties.get("header.d", ""), r.reason)
         for r in _results(header, "dkim")
     )
-    return Evidence(_hop(header), spf, dkim, header.authserv_id)
+    return Evidence(f"as {_hop(header)} reported", spf, dkim, header.authserv_id)
 
 
 def trusted_header(
@@ -279,7 +296,7 @@ def _alignment(
             "dmarc-aligned",
             Severity.INFORMATIONAL,
             f"DMARC passes: From domain {from_domain} aligns ({mode}) with "
-            f"{aligned[0]}, authenticated as {evidence.who} saw it",
+            f"{aligned[0]} ({evidence.who})",
             details,
         )
     own = context.lookups.org_domains
@@ -316,8 +333,8 @@ def _alignment(
         message,
         "dmarc-unaligned",
         severity,
-        f"DMARC fails: From domain {from_domain} is not authenticated ({mode} "
-        f"alignment): {why}" + (f"; {where}" if where else ""),
+        f"DMARC fails: From domain {from_domain} is not authenticated ({mode}): {why}"
+        + (f"; {where}" if where else ""),
         {**details, "policy": policy},
     )
 
@@ -331,12 +348,12 @@ def _aligns(domain: str, from_domain: str, strict: bool) -> bool:
 
 def _mode(record: DmarcRecord | None) -> str:
     if record is None:
-        return "relaxed, no DMARC record at hand"
+        return "relaxed alignment; no DMARC record at hand"
     if record.dkim_alignment == record.spf_alignment:
-        return "strict" if record.dkim_alignment == "s" else "relaxed"
-    return f"DKIM {'strict' if record.dkim_alignment == 's' else 'relaxed'}, SPF " + (
-        "strict" if record.spf_alignment == "s" else "relaxed"
-    )
+        return ("strict" if record.dkim_alignment == "s" else "relaxed") + " alignment"
+    dkim_mode = "strict" if record.dkim_alignment == "s" else "relaxed"
+    spf_mode = "strict" if record.spf_alignment == "s" else "relaxed"
+    return f"{dkim_mode} DKIM and {spf_mode} SPF alignment"
 
 
 def _arc(

@@ -40,8 +40,8 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
             message,
             "history-too-short",
             Severity.INFORMATIONAL,
-            f"the store holds {history.delivered} delivered copies, fewer than the "
-            f"{MINIMUM_HISTORY} needed to judge first contact",
+            f"the store held {history.delivered} delivered copies before this message, "
+            f"fewer than the {MINIMUM_HISTORY} needed to judge first contact",
             {"delivered": history.delivered},
         )
         return AnalyzerResult.from_findings([finding], finding.summary)

@@ -27,9 +27,11 @@ from rich.text import Text
 from heron import __version__
 from heron.cli import output
 from heron.config import Settings, load_settings
+from heron.domain.verdicts import ActionStatus
 from heron.engine import views
 from heron.engine.service import Heron, Submission
 from heron.errors import ConfigError, HeronError, MailParseError
+from heron.intel.dns_records import record_source
 from heron.intel.lists import ListEntry
 from heron.mail.sources import iter_mail
 from heron.store import repository as repo
@@ -401,7 +403,8 @@ def investigations_show(investigation_id: RowId, json_: JsonFlag = False) -> Non
 @actions_app.command("list")
 def actions_list(
     status: Annotated[
-        str | None, typer.Option(help="Only actions in this status, e.g. pending.")
+        ActionStatus | None,
+        typer.Option(help="Only actions in this status.", case_sensitive=False),
     ] = None,
     investigation: Annotated[
         int | None,
@@ -411,7 +414,9 @@ def actions_list(
 ) -> None:
     """List actions (all, or one status)."""
     with _heron() as heron, heron.store.session() as session:
-        rows = views.list_actions(session, status, investigation)
+        rows = views.list_actions(
+            session, status.value if status else None, investigation
+        )
     if json_:
         output.json_line(rows)
         return
@@ -615,6 +620,8 @@ def settings() -> None:
     The same names in lower case, without HERON_, go in $HERON_HOME/heron.toml."""
     try:
         current = load_settings()
+        # Files the settings name are read now, so a bad one shows here too.
+        record_source(current.dns_records, current.dns_resolver)
     except ConfigError as exc:
         output.error("configuration error:", str(exc))
         raise typer.Exit(2) from None

@@ -82,10 +82,14 @@ def investigation(detail: dict[str, Any]) -> None:
                 f"({alert['severity']}, {alert['category']}) at {alert['created_at']}"
             )
         )
-    for role, label in (("reporter", "reported by"), ("recipient", "copies in")):
-        people = [e["value"] for e in detail["entities"] if e["role"] == role]
-        if people:
-            console.print(Text(f"{label}: {', '.join(sorted(people))}"))
+    reporters = [e["value"] for e in detail["entities"] if e["role"] == "reporter"]
+    if reporters:
+        console.print(Text(f"reported by: {', '.join(sorted(reporters))}"))
+    holders = {c["mailbox"] for c in detail.get("copies", [])} or {
+        e["value"] for e in detail["entities"] if e["role"] == "recipient"
+    }
+    if holders:
+        console.print(Text(f"copies in: {', '.join(sorted(holders))}"))
     if detail.get("reasons"):
         console.print(Text("because:"))
         for reason in detail["reasons"]:

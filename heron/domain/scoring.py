@@ -110,9 +110,11 @@ def message_verdict(
     elif points >= weights.suspicious:
         combined = Verdict.SUSPICIOUS
     verdict = worst([own.verdict, combined, *(v.verdict for v in threats)])
-    if verdict is own.verdict and verdict is not Verdict.CLEAN:
-        return own
     counted = [f for f in strongest.values() if weights.points(f) > 0]
+    if verdict is own.verdict and verdict is not Verdict.CLEAN:
+        # Its own findings decided, but what it carries may weigh more: a listed url
+        # belongs among the reasons whichever made the verdict first.
+        counted = [*own.reasons, *(f for f in counted if f not in own.reasons)]
     reasons = counted + [f for v in threats for f in v.reasons if f not in counted]
     return EntityVerdict(message, verdict, _by_worth(reasons or relevant, weights))
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from heron.engine.service import _investigation
 from heron.store import models as m
+from heron.store import repository as repo
 
 
 def _time(value: datetime | None) -> str | None:
@@ -62,6 +63,17 @@ def investigation_detail(session: Session, investigation_id: int) -> dict[str, A
     detail = investigation_summary(session, row)
     detail["alerts"] = alerts_of(session, investigation_id)
     detail["entities"] = entities_of(session, investigation_id)
+    investigated = [
+        e["value"]
+        for e in detail["entities"]
+        if e["type"] == "message" and e["role"] == "investigated"
+    ]
+    detail["copies"] = [
+        {"mailbox": c.mailbox, "location": c.location, "message": c.message_sha256}
+        for c in {
+            c.id: c for sha256 in investigated for c in repo.copies_of(session, sha256)
+        }.values()
+    ]
     detail["actions"] = [
         action_view(a)
         for a in session.scalars(

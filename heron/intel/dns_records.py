@@ -21,15 +21,21 @@ records change, so a stale file makes a good signature look broken.
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
 from heron.errors import ConfigError
 
+log = logging.getLogger(__name__)
+
 RECORD_TYPES = ("TXT", "A", "AAAA", "MX", "PTR")
 # Bytes read from a records file; a larger one is refused with a clear error.
 MAX_FILE_BYTES = 20 * 1024 * 1024
 RESOLVER_TIMEOUT = 3.0
+# Seconds a resolver that failed to answer is left alone.
+RESOLVER_REST = 60
 
 
 def _name(name: str) -> str:
@@ -103,17 +109,31 @@ class ResolverRecords:
         resolver.timeout = timeout
         self._resolver = resolver
         self.origin = f"resolver {address}"
+        self._silent_until = 0.0
 
     def lookup(self, name: str, rtype: str) -> list[str] | None:
         import dns.exception
         import dns.resolver
 
+        if time.monotonic() < self._silent_until:
+            return None  # it failed a moment ago: not asked again until it may answer
         try:
             answer = self._resolver.resolve(_name(name), rtype.upper())
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
             return []
-        except (dns.exception.DNSException, OSError):
-            return None  # timeout or server failure: unknown, not empty
+        except (dns.exception.DNSException, OSError) as exc:
+            # A timeout or server failure is unknown, not empty; rest the resolver
+            # so that one dead server costs one timeout, not one per record.
+            self._silent_until = time.monotonic() + RESOLVER_REST
+            log.warning(
+                "%s did not answer for %s %s (%s); not asked again for %d s",
+                self.origin,
+                name,
+                rtype,
+                type(exc).__name__,
+                RESOLVER_REST,
+            )
+            return None
         values = []
         for record in answer:
             if rtype.upper() == "TXT":

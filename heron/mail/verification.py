@@ -15,12 +15,18 @@ still reads the ARC headers as the message carries them, unverified.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from heron.mail.facts import MessageFacts
+
+# dkimpy logs every missing key as an error; heron reports them as findings instead.
+_QUIET = logging.getLogger("heron.mail.verification.dkimpy")
+_QUIET.addHandler(logging.NullHandler())
+_QUIET.propagate = False
 
 # DKIM signatures checked per message; more are noted and left unchecked.
 MAX_SIGNATURES = 10
@@ -134,13 +140,16 @@ def _dkim(
         domain, selector = tags.get("d", "").lower(), tags.get("s", "")
         before = len(missed)
         try:
-            verifier = dkim.DKIM(raw, minkey=MIN_KEY_BITS)
+            verifier = dkim.DKIM(raw, logger=_QUIET, minkey=MIN_KEY_BITS)
             good = verifier.verify(idx=index, dnsfunc=_txt_function(records, missed))
         except dkim.DKIMException as exc:
             # A body that no longer matches its hash is a failed signature; any
             # other complaint means the signature itself is unreadable.
-            result = "fail" if "body hash mismatch" in str(exc) else "permerror"
-            checks.append(SignatureCheck(domain, selector, result, str(exc)[:200]))
+            if "body hash mismatch" in str(exc):
+                reason, result = "the body changed after it was signed", "fail"
+            else:
+                reason, result = str(exc)[:200], "permerror"
+            checks.append(SignatureCheck(domain, selector, result, reason))
             continue
         except Exception as exc:  # noqa: BLE001 - hostile input must not stop the rest
             # dkimpy was not written for hostile input; whatever it raises on a
@@ -190,19 +199,25 @@ def _tags(value: str) -> dict[str, str]:
 
 def sending_hop(facts: MessageFacts) -> tuple[str, str]:
     """The ip and HELO name of the client that handed the message to the topmost
-    hop with a public address: the organisation's receiving server's view."""
-    for hop in facts.received:
-        if hop.ip and _public(hop.ip):
-            return hop.ip, hop.from_host
+    hop with a public address: the organisation's receiving server's view. Without
+    one (a lab, or documentation addresses such as 192.0.2.0/24), the topmost hop
+    with any address other than loopback or link-local."""
+    hops = [hop for hop in facts.received if hop.ip and _address(hop.ip)]
+    for hop in hops:
+        if _address(hop.ip).is_global:  # type: ignore[union-attr]
+            return str(hop.ip), hop.from_host
+    for hop in hops:
+        address = _address(hop.ip)
+        if address and not (address.is_loopback or address.is_link_local):
+            return str(hop.ip), hop.from_host
     return "", ""
 
 
-def _public(ip: str) -> bool:
+def _address(ip: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        address = ipaddress.ip_address(ip)
+        return ipaddress.ip_address(ip or "")
     except ValueError:
-        return False
-    return address.is_global
+        return None
 
 
 def _spf(
@@ -262,9 +277,11 @@ def dmarc_record(
         name = f"_dmarc.{candidate}"
         found = records.lookup(name, "TXT")
         if found is None:
+            # Unknown, not absent: still ask for the organisational domain's record,
+            # which governs its subdomains that have none (RFC 7489, 6.6.3).
             if missed is not None:
                 missed.append(name)
-            return None
+            continue
         for text in found:
             if text.replace(" ", "").lower().startswith("v=dmarc1"):
                 return parse_dmarc(candidate, text)
@@ -326,7 +343,10 @@ def _arc(
     before = len(missed)
     try:
         status, _, reason = dkim.arc_verify(
-            raw, dnsfunc=_txt_function(records, missed), minkey=MIN_KEY_BITS
+            raw,
+            logger=_QUIET,
+            dnsfunc=_txt_function(records, missed),
+            minkey=MIN_KEY_BITS,
         )
     except Exception as exc:  # noqa: BLE001 - see _dkim
         return ArcCheck(sets, "fail", f"{type(exc).__name__}: {exc}"[:200])

@@ -221,3 +221,18 @@ def test_intel_show_counts_indicators_per_feed(home: Path):
         {"feed": "urls.txt", "indicators": 2},
     ]
     assert view["indicators"] == 3
+
+
+def test_settings_names_a_records_file_that_cannot_be_read(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("HERON_DNS_RECORDS", str(tmp_path / "absent.json"))
+    result = runner.invoke(app, ["settings"])
+    assert result.exit_code == 2
+    assert "HERON_DNS_RECORDS" in result.output
+
+
+def test_an_unknown_action_status_is_a_usage_error_naming_the_choices(home: Path):
+    result = runner.invoke(app, ["actions", "list", "--status", "bogus"])
+    assert result.exit_code == 2
+    assert "pending" in result.output

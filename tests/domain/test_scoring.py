@@ -130,3 +130,12 @@ def test_an_entity_only_could_not_check_stays_unknown_not_clean():
     assert entity_verdict(URL, [blind]).verdict is Verdict.UNKNOWN
     seen = Finding("links", URL, "link-ok", Severity.INFORMATIONAL, "built plainly")
     assert entity_verdict(URL, [blind, seen]).verdict is Verdict.CLEAN
+
+
+def test_a_carried_threat_is_among_the_reasons_even_when_the_message_decided_alone():
+    own = [finding(MESSAGE, Severity.HIGH, "spoof")]
+    listed = finding(URL, Severity.HIGH, "listed")
+    carried = {URL: entity_verdict(URL, [listed])}
+    result = message_verdict(MESSAGE, [*own, listed], carried)
+    assert result.verdict is Verdict.MALICIOUS
+    assert {r.code for r in result.reasons} == {"spoof", "listed"}

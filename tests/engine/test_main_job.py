@@ -302,6 +302,8 @@ def test_mailboxes_holding_copies_are_recipients_and_reporters_mailboxes(
     }
     assert roles[("mailbox", "alice@example.org")] == "reporter"
     assert roles[("mailbox", "bob@example.org")] == "recipient"
+    holders = {c["mailbox"] for c in detail(heron, investigation_id)["copies"]}
+    assert {"alice@example.org", "bob@example.org"} <= holders
 
 
 def test_copies_no_connector_reaches_are_named_in_the_log(heron, tmp_path):

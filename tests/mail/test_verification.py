@@ -74,7 +74,7 @@ def test_a_good_signature_verifies_and_aligns():
     verification, found = authentication(signed(message()), source)
     assert [c.result for c in verification.dkim] == ["pass"]
     assert "dkim-pass" in found and "dmarc-aligned" in found
-    assert "heron verified against test records" in found["dkim-pass"].summary
+    assert "checked by heron against test records" in found["dkim-pass"].summary
 
 
 def test_a_changed_body_breaks_the_signature():
@@ -89,8 +89,9 @@ def test_a_key_the_records_do_not_hold_could_not_be_checked():
     verification, found = authentication(signed(message()), records({}))
     assert verification.dkim[0].result == "temperror"
     assert "sel1._domainkey.example.org" in verification.unknown
-    # Nothing heron could check, and no header: nothing to say.
-    assert found == {}
+    # Nothing heron could check, and no header: heron says so, and judges nothing.
+    assert set(found) == {"could-not-check"}
+    assert "sel1._domainkey.example.org" in found["could-not-check"].summary
 
 
 def test_strict_alignment_from_the_dmarc_record_refuses_a_subdomain_signature():
@@ -267,8 +268,54 @@ def test_an_investigation_uses_the_configured_records_file(settings, tmp_path):
     [message_entity] = [e for e in detail["entities"] if e["type"] == "message"]
     summaries = [f["summary"] for f in message_entity["findings"]]
     assert any("DMARC passes" in s and "strict" in s for s in summaries), summaries
-    assert any("heron verified against" in s for s in summaries)
+    assert any("checked by heron against" in s for s in summaries)
 
 
 def replace_settings(settings, **changes):
     return settings.model_copy(update=changes)
+
+
+def test_spf_is_checked_from_a_documentation_address_when_no_public_one_is_there():
+    source = records({"example.org": ["v=spf1 ip4:192.0.2.0/24 -all"]})
+    verification, found = authentication(message(received_ip="192.0.2.25"), source)
+    assert verification.spf is not None and verification.spf.result == "pass"
+    assert "dmarc-aligned" in found
+
+
+def test_a_subdomain_without_a_record_is_governed_by_its_parents():
+    raw = signed(message(from_domain="news.example.org"), domain="example.org")
+    source = records(
+        {
+            "sel1._domainkey.example.org": [PUBLIC],
+            "_dmarc.example.org": ["v=DMARC1; p=reject; adkim=s; aspf=s"],
+        }
+    )
+    verification, found = authentication(raw, source)
+    assert verification.dmarc is not None and verification.dmarc.domain == "example.org"
+    assert "_dmarc.news.example.org" in verification.unknown
+    failure = found["dmarc-unaligned"]
+    assert "strict alignment" in failure.summary and "p=reject" in failure.summary
+
+
+def test_a_resolver_that_does_not_answer_is_asked_once_then_rested():
+    import socket
+    import time
+
+    quiet = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    quiet.bind(("127.0.0.1", 0))  # takes queries, never answers
+    try:
+        resolver = ResolverRecords(f"127.0.0.1:{quiet.getsockname()[1]}", timeout=0.3)
+        started = time.monotonic()
+        assert resolver.lookup("example.org", "TXT") is None
+        assert resolver.lookup("example.net", "TXT") is None
+        assert time.monotonic() - started < 1.5  # the second was not asked
+    finally:
+        quiet.close()
+
+
+def test_an_empty_records_setting_means_no_file(monkeypatch, tmp_path):
+    from heron.config import load_settings
+
+    monkeypatch.setenv("HERON_HOME", str(tmp_path))
+    monkeypatch.setenv("HERON_DNS_RECORDS", "")
+    assert load_settings().dns_records is None
