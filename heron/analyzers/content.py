@@ -178,7 +178,7 @@ def _personalised(facts: MessageFacts, message: EntityRef) -> list[Finding]:
     if not named and not facts.recipients:
         # Sent blind (no To or Cc), yet the subject greets someone by address: the
         # reader's, filled in by a mass mailer.
-        named = re.findall(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", subject)[:1]
+        named = re.findall(lexicon.ADDRESS, subject)[:1]
     if not named:
         return []
     return [

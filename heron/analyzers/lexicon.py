@@ -102,11 +102,11 @@ ACCOUNT_THREAT = re.compile(
 
 # Cryptocurrency money: amounts, wallet addresses and the talk around them.
 CRYPTO = re.compile(
-    r"\b\d[\d.,]*\s?(btc|usdt|eth|bitcoins?)\b|\b(btc|usdt|eth)\s?\d[\d.,]*\b"
+    r"\b\d[\d.,]{0,24}\s?(btc|usdt|eth|bitcoins?)\b|\b(btc|usdt|eth)\s?\d[\d.,]{0,24}\b"
     r"|\b(crypto\w*|bitcoin\w*|wallet|airdrop|nfts?|tokens?|binance|bitfinex|"
     r"coinbase|metamask)\b[^.\n]{0,60}?\b(withdraw\w*|claim\w*|giv\w+ away|"
     r"transfer\w*|receiv\w+|eligible|deposit\w*|unwanted|reclaim\w*|live)\b"
-    r"|\b\d[\d.,\s]*\s?(usd|usdt|btc|eth)\s+(bitfinex|binance|coinbase|kraken|bybit)\b"
+    r"|\b\d[\d.,\s]{0,24}(usd|usdt|btc|eth)\s{1,5}(bitfinex|binance|coinbase|kraken|bybit)\b"
     r"|\b(giv\w+ away|claim\w*|withdraw\w*|receiv\w+)\b[^.\n]{0,40}?"
     r"\b(crypto\w*|bitcoins?|btc|usdt|eth|tokens?|nfts?)\b"
 )
@@ -115,8 +115,8 @@ CRYPTO = re.compile(
 # link: the form was used to send someone else's message.
 FORM_ABUSE = re.compile(
     r"\b(user ?name|nome utente|nombre de usuario|benutzername|nom d'utilisateur|"
-    r"gebruikersnaam|nome de usu[aá]rio|name|nome|nombre)\s*:\s*"
-    r"(https?://|www\.)[\w-]+\.[\w.-]+"
+    r"gebruikersnaam|nome de usu[aá]rio|name|nome|nombre)[ \t]{0,10}:[ \t]{0,10}"
+    r"(https?://|www\.)[\w-]{1,63}\.[\w.-]{1,253}"
 )
 
 # A Bitcoin address in its legacy form (base58, case matters) or bech32 form.
@@ -139,7 +139,7 @@ ADVANCE_FEE = re.compile(
     r"(kindly|please) (reply|respond|get back)|private (e-?mail|email address)|"
     r"(contact|email|e-mail|write to|reply to) me (at|on|via|through)|"
     r"i am (mrs?|miss|barrister|dr)\b\.?)"
-    r"|us\$ ?\d[\d,.]*|\$ ?\d{1,3}(,\d{3}){2,}"
+    r"|us\$ ?\d[\d,.]{0,24}|\$ ?\d{1,3}(,\d{3}){2,8}"
 )
 
 # What bulk spam sells: sex, gambling and pills.
@@ -147,7 +147,7 @@ SPAM_TOPICS = {
     "adult": re.compile(
         r"\b(sex|sexy|naked|nude|porn\w*|horny|pussy|orgasm|orgazm|milf|hook ?up|"
         r"fuck\w*|escort|cam ?girls?|lonely (women|girls|wives)|"
-        r"\d+ (miles|km) from you|(girls|women|singles) (near you|in your area)|"
+        r"\d{1,5} (miles|km) from you|(girls|women|singles) (near you|in your area)|"
         r"dating|lick me|hot girls|chat with me|i like you very much|"
         r"looking for (a )?(man|men|partner))\b|(内射|做爱|色情|成人视频|约炮|裸聊|美女|屄)"
     ),
@@ -162,14 +162,20 @@ SPAM_TOPICS = {
     ),
 }
 
+# An email address, every part bounded (a local part of at most 64 characters, labels
+# of at most 63, ten of them), so that a long run of letters without an @ costs a
+# linear scan, not a quadratic one. Every pattern here bounds its repeats for the
+# same reason: they run over bodies of megabytes that an attacker writes.
+ADDRESS = r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,10}"
+
 # A plea to answer at another address: "email me at someone@freemail.example".
 REPLY_ELSEWHERE = re.compile(
     r"\b(?:e-?mail|write|contact|reply|respond|send|get back)(?: to)? (?:me|us)"
-    r"(?: directly| back)?(?: at| on| via| through| with)?\s*[:\-]?\s*"
-    r"(?:for (?:more )?details\s*[:\-]?\s*)?"
-    r"<?([\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
+    r"(?: directly| back)?(?: at| on| via| through| with)?\s{0,5}[:\-]?\s{0,5}"
+    r"(?:for (?:more )?details\s{0,5}[:\-]?\s{0,5})?"
+    r"<?(" + ADDRESS + r")"
     r"|\bmy (?:private|personal|direct) (?:e-?mail|email address|address)"
-    r"(?: is)?\s*[:\-]?\s*<?([\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
+    r"(?: is)?\s{0,5}[:\-]?\s{0,5}<?(" + ADDRESS + r")"
 )
 
 # Characters that draw nothing and are used to break words apart so that filters do

@@ -26,12 +26,12 @@ from heron.mail.facts import Address, MessageFacts
 NAME = "sender"
 
 _ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s]+@[^<>\s]+)\s*>")
-_ADDRESS_IN_NAME = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
+_ADDRESS_IN_NAME = re.compile(r"[\w.+-]{1,64}@([\w-]{1,63}(?:\.[\w-]{1,63}){1,10})")
 # Host names that say "a server", not "an organisation": vps-1a2b.example, ip-10-0-0-1.
 _SERVER_LABEL = re.compile(
     r"^(vps|vds|dedi|dedicated|server|srv|host|static|ip)[-\d]", re.I
 )
-_DOMAIN_IN_NAME = re.compile(r"\b((?:[a-z0-9-]+\.)+[a-z]{2,12})\b", re.I)
+_DOMAIN_IN_NAME = re.compile(r"\b((?:[a-z0-9-]{1,63}\.){1,10}[a-z]{2,12})\b", re.I)
 
 
 @analyzer(
@@ -386,7 +386,7 @@ def _cheap_sender_domain(
 _FORWARDED = re.compile(
     r"forwarded message|begin forwarded|original message|mensagem original|"
     r"mensaje original|ursprüngliche nachricht|message d'origine|"
-    r"doorgestuurd bericht|^\s*(from|de|von|van|da)\s*:",
+    r"doorgestuurd bericht|^[ \t>]{0,20}(from|de|von|van|da)[ \t]{0,5}:",
     re.I | re.M,
 )
 
