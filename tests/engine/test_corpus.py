@@ -1,5 +1,7 @@
 """The main job over the whole shared corpus: every file gets its line, nothing
-crashes, defects show as warnings, and detection stays above its floors."""
+crashes, defects show as warnings, and detection meets its targets on the neutral
+copy without other filters' verdicts (at least 95 % of phish flagged, at most 2 % of
+ham)."""
 
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ def neutral_run(
     flat = scratch / "flat"
     tool = corpus.parent / "tools" / "neutral_corpus.py"
     subprocess.run(
-        [sys.executable, str(tool), str(corpus / "eml"), str(flat), "--keep-verdicts"],
+        [sys.executable, str(tool), str(corpus / "eml"), str(flat)],
         check=True,
     )
     labels = json.loads((flat / "labels.json").read_text())
@@ -68,7 +70,13 @@ def test_defects_of_malformed_files_show_as_warnings(neutral_run):
     assert sorted(set(silent) - set(CLEAN_MALFORMED)) == []
 
 
-def test_detection_stays_above_its_floors(neutral_run):
+# The targets: phish flagged malicious or suspicious, and ham flagged, on the copy
+# neutral_corpus.py makes without --keep-verdicts (bench/detection.py measures both).
+PHISH_RECALL = 0.95
+HAM_FLAGGED = 0.02
+
+
+def test_detection_meets_its_targets(neutral_run):
     labels, lines, _, _ = neutral_run
     flagged: dict[str, list[bool]] = {}
     for line in lines:
@@ -77,8 +85,8 @@ def test_detection_stays_above_its_floors(neutral_run):
             line["verdict"] in ("malicious", "suspicious")
         )
     phish, ham = flagged["phish"], flagged["ham"]
-    assert sum(phish) / len(phish) >= 0.60
-    assert sum(ham) / len(ham) <= 0.10
+    assert sum(phish) / len(phish) >= PHISH_RECALL, f"{sum(phish)}/{len(phish)} phish"
+    assert sum(ham) / len(ham) <= HAM_FLAGGED, f"{sum(ham)}/{len(ham)} ham"
 
 
 def _original_names(folder: Path) -> dict[str, str]:
