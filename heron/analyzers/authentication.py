@@ -45,7 +45,8 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
         facts.authentication_results, context.lookups.trusted_authserv_ids
     )
     verified = facts.verification
-    evidence = _own_evidence(verified) if verified else None
+    from_domain = facts.from_.domain if facts.from_ else ""
+    evidence = _own_evidence(verified, from_domain) if verified else None
     if evidence is None and header is not None:
         evidence = _header_evidence(header)
     if evidence is None and verified is not None and (verified.dkim or verified.spf):
@@ -54,7 +55,6 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
         return AnalyzerResult.not_applicable(
             "no Authentication-Results from a trusted hop and nothing heron could verify"
         )
-    from_domain = facts.from_.domain if facts.from_ else ""
     record = verified.dmarc if verified else None
     findings = [
         *(_composite(header, message) if header else []),
@@ -112,7 +112,49 @@ class Evidence:
         return [d for result, d, _ in self.dkim if result == "pass"]
 
     def findings(self, message: EntityRef) -> list[Finding]:
-        return [*self._spf_finding(message), *self._dkim_finding(message)]
+        return [
+            *self._spf_finding(message),
+            *self._dkim_finding(message),
+            *self._partial_body(message),
+            *self._skipped(message),
+        ]
+
+    def _skipped(self, message: EntityRef) -> list[Finding]:
+        skipped = [d for result, d, _ in self.dkim if result == "skipped"]
+        if not skipped:
+            return []
+        return [
+            Finding(
+                NAME,
+                message,
+                "dkim-unchecked",
+                Severity.INFORMATIONAL,
+                f"{len(skipped)} more DKIM signature(s) not checked "
+                f"({', '.join(sorted(set(d for d in skipped if d))[:5]) or 'no domain'})",
+                {"domains": skipped[:20]},
+            )
+        ]
+
+    def _partial_body(self, message: EntityRef) -> list[Finding]:
+        partial = [
+            (d, r)
+            for result, d, r in self.dkim
+            if result == "pass" and r.startswith("l=")
+        ]
+        if not partial:
+            return []
+        domain, reason = partial[0]
+        return [
+            Finding(
+                NAME,
+                message,
+                "dkim-partial-body",
+                Severity.LOW,
+                f"DKIM signature of {domain} covers part of the body only ({reason}); "
+                "text after it may have been added by anyone",
+                {"domain": domain, "reason": reason},
+            )
+        ]
 
     def _spf_finding(self, message: EntityRef) -> list[Finding]:
         if self.spf is None:
@@ -184,19 +226,31 @@ class Evidence:
         return []
 
 
-def _own_evidence(verified: Verification) -> Evidence | None:
-    """heron's own checks, unless every one of them lacked its records."""
+def _own_evidence(verified: Verification, from_domain: str) -> Evidence | None:
+    """heron's own checks, unless they lacked the records that could decide.
+
+    Checks that could not run decide nothing only if they could have aligned with
+    From: an envelope or signing domain of another organisation never makes DMARC
+    pass, so with the DMARC record at hand the message fails whatever they say.
+    """
     spf = verified.spf
-    usable_spf = spf if spf and spf.result != "temperror" else None
     dkim = tuple((c.result, c.domain, c.reason) for c in verified.dkim)
-    if usable_spf is None and all(result == "temperror" for result, _, _ in dkim):
-        return None  # nothing checked: the trusted hop's header says more
+    undecided = (spf is None or spf.result == "temperror") and all(
+        result in ("temperror", "skipped") for result, _, _ in dkim
+    )
+    if undecided:
+        identities = [spf.domain] if spf else []
+        identities += [domain for _, domain, _ in dkim]
+        could_align = any(
+            d and organisational_domain(d) == organisational_domain(from_domain)
+            for d in identities
+        )
+        if verified.dmarc is None or could_align or not from_domain:
+            return None  # nothing decided: the trusted hop's header says more
     who = f"checked by heron against {verified.source}"
     return Evidence(
         who,
-        (usable_spf.result, usable_spf.domain, usable_spf.reason)
-        if usable_spf
-        else None,
+        (spf.result, spf.domain, spf.reason) if spf else None,
         dkim,
         "heron",
     )

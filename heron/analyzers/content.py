@@ -57,6 +57,7 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
         *_disguised(facts, message),
         *_personalised(facts, message),
     ]
+    partly = _partly_read(facts, message)
     summary = "; ".join(f.summary for f in findings)
     if not findings:
         findings.append(
@@ -68,8 +69,9 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
                 "no credential request, pressure or lure in the text",
             )
         )
+    findings.extend(partly)
     return AnalyzerResult.from_findings(
-        findings, summary, clean_summary=findings[-1].summary
+        findings, summary, clean_summary=findings[0].summary
     )
 
 
@@ -77,15 +79,41 @@ def readable_text(facts: MessageFacts) -> str:
     """The sender's name, subject, attachment names and bodies, with those of
     attached messages, as one lower-cased text without invisible characters."""
     name = facts.from_.display_name if facts.from_ else ""
-    parts = [name, facts.subject, facts.text_body[:MAX_TEXT]]
+    parts = [name, facts.subject, head_and_tail(facts.text_body)]
     parts.extend(a.filename for a in facts.attachments if a.filename)
     if facts.html_body:
-        parts.append(visible_text(facts.html_body, MAX_TEXT))
+        parts.append(head_and_tail(visible_text(facts.html_body, MAX_TEXT * 5)))
     for attachment in facts.attachments:
         if attachment.message is not None:
             parts.append(readable_text(attachment.message))
     text = lexicon.without_invisible(" ".join(parts)).lower()[: MAX_TEXT * 4]
     return text.replace("_", " ")
+
+
+def head_and_tail(text: str) -> str:
+    """A text no longer than ``MAX_TEXT``: its beginning and its end, when longer, so
+    that padding before or after the lure cannot push the lure out of sight."""
+    if len(text) <= MAX_TEXT:
+        return text
+    half = MAX_TEXT // 2
+    return f"{text[:half]} … {text[-half:]}"
+
+
+def _partly_read(facts: MessageFacts, message: EntityRef) -> list[Finding]:
+    longest = max(len(facts.text_body), len(facts.html_body))
+    if longest <= MAX_TEXT:
+        return []
+    return [
+        Finding(
+            NAME,
+            message,
+            "text-partly-read",
+            Severity.INFORMATIONAL,
+            f"a body of {longest} characters: its first and last {MAX_TEXT // 2} were "
+            "read for phrases, the middle was not",
+            {"length": longest, "read": MAX_TEXT},
+        )
+    ]
 
 
 def is_delivery_report(facts: MessageFacts) -> bool:

@@ -201,7 +201,7 @@ def _brand(
     name = without_invisible(from_.display_name)
     # A mailing list rewrites From to "Name via List <list@...>": the name is the
     # original sender's claim, the address the list's.
-    name = re.split(r"\s+via\s+", name, maxsplit=1)[0]
+    name = re.split(r"\s{1,5}via\s{1,5}", " ".join(name.split()), maxsplit=1)[0]
     brand = named_brand(name)
     if brand is None:
         return []

@@ -52,17 +52,25 @@ class RecordCache:
     @classmethod
     def from_file(cls, path: Path) -> RecordCache:
         try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise ConfigError(
-                    f"HERON_DNS_RECORDS: {path} is larger than {MAX_FILE_BYTES} bytes"
-                )
-            data = json.loads(path.read_text(encoding="utf-8"))
+            with path.open("rb") as handle:  # read bounded: a device reports no size
+                raw = handle.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
             raise ConfigError(
                 f"HERON_DNS_RECORDS: cannot read {path} ({exc.strerror})"
             ) from exc
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"HERON_DNS_RECORDS: {path} is not JSON: {exc}") from exc
+        if len(raw) > MAX_FILE_BYTES:
+            raise ConfigError(
+                f"HERON_DNS_RECORDS: {path} is larger than {MAX_FILE_BYTES} bytes"
+            )
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            # ValueError covers bad JSON and numbers too long to read; RecursionError
+            # nesting deeper than the parser goes.
+            reason = str(exc)[:200] or type(exc).__name__
+            raise ConfigError(
+                f"HERON_DNS_RECORDS: {path} is not JSON: {reason}"
+            ) from None
         return cls(_normalised(data, str(path)), str(path))
 
     def lookup(self, name: str, rtype: str) -> list[str] | None:
@@ -91,7 +99,10 @@ def _normalised(data: object, origin: str) -> dict[str, dict[str, list[str]]]:
                 f"HERON_DNS_RECORDS: {origin}: {name!r} must map to a list of TXT "
                 f"strings or to an object of {', '.join(RECORD_TYPES)} lists"
             )
-        records[_name(str(name))] = {k.upper(): list(v) for k, v in by_type.items()}
+        # "Example.ORG." and "example.org" are one name: their records add up.
+        entry = records.setdefault(_name(str(name)), {})
+        for rtype, values in by_type.items():
+            entry.setdefault(rtype.upper(), []).extend(values)
     return records
 
 

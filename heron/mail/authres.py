@@ -64,7 +64,9 @@ def strip_comments(value: str, *, mask: bool = False) -> str:
 
 def parse_authentication_results(value: str, index: int) -> AuthenticationResults:
     """Read one Authentication-Results header value (already unfolded)."""
-    tokens = list(_TOKEN.finditer(strip_comments(value)))
+    # Runs of whitespace become one space first: the tokenizer tries every position,
+    # and a long run would be scanned again from each of them.
+    tokens = list(_TOKEN.finditer(" ".join(strip_comments(value).split())))
     authserv_id, start = _authserv_id(tokens)
     results: list[AuthResult] = []
     current: _Pending | None = None

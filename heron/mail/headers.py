@@ -214,6 +214,9 @@ def _all_addresses(
     return tuple(found)
 
 
+_ANGLED = re.compile(r"<\s{0,10}([^<>\s]{1,320})\s{0,10}>")
+
+
 def _header_from(facts: HeaderFacts, warnings: Warnings) -> Address | None:
     values = facts.every("From")
     if not values:
@@ -228,6 +231,14 @@ def _header_from(facts: HeaderFacts, warnings: Warnings) -> Address | None:
             "header:From",
             f"From holds {len(found)} addresses",
         )
+    # Mail clients reply to, and show as the sender, the one address in angle
+    # brackets, whatever an unquoted name before it holds: a comma ("PayPal, Inc.
+    # <a@evil.test>") or an address of its own ("service@paypal.com <a@evil.test>").
+    angled = _ANGLED.findall(values[0])
+    if len(angled) == 1 and "@" in angled[0]:
+        head = values[0][: values[0].index("<")]
+        name = decode_words(head.strip().rstrip(",").strip().strip('"'))[0].strip()
+        return Address(angled[0].strip().lower(), name)
     # An unquoted comma in a display name ("Team, Inc <a@b>") splits it in two;
     # the mailbox with a domain is the one mail clients show.
     with_domain = [address for address in found if "@" in address.address]

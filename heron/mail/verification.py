@@ -142,6 +142,10 @@ def _dkim(
         try:
             verifier = dkim.DKIM(raw, logger=_QUIET, minkey=MIN_KEY_BITS)
             good = verifier.verify(idx=index, dnsfunc=_txt_function(records, missed))
+        except dkim.NaClNotFoundError:
+            reason = "ed25519 signatures need pynacl, which is not installed"
+            checks.append(SignatureCheck(domain, selector, "temperror", reason))
+            continue
         except dkim.DKIMException as exc:
             # A body that no longer matches its hash is a failed signature; any
             # other complaint means the signature itself is unreadable.
@@ -163,12 +167,27 @@ def _dkim(
                     domain, selector, "temperror", f"no key record for {missed[-1]}"
                 )
             )
+        elif good and tags.get("l", "").isdigit():
+            # l= signs only the first bytes of the body; whatever follows them was
+            # added by anyone on the way.
+            reason = f"l={tags['l']}: only the first {tags['l']} bytes of the body are signed"
+            checks.append(SignatureCheck(domain, selector, "pass", reason))
         elif good:
             checks.append(SignatureCheck(domain, selector, "pass"))
         else:
             checks.append(
                 SignatureCheck(domain, selector, "fail", "signature did not verify")
             )
+    for value in signatures[MAX_SIGNATURES:]:
+        tags = _tags(value)
+        checks.append(
+            SignatureCheck(
+                tags.get("d", "").lower(),
+                tags.get("s", ""),
+                "skipped",
+                f"not checked: only the first {MAX_SIGNATURES} signatures are",
+            )
+        )
     return tuple(checks)
 
 
@@ -340,6 +359,11 @@ def _arc(
     sets = read_arc(facts.headers)
     if not sets:
         return ArcCheck(sets, "none")
+    seals = sum(1 for name, _ in facts.headers if name.lower() == "arc-seal")
+    if seals > MAX_ARC_SETS:
+        # RFC 8617 ends a chain at 50 sets; more is an attack on the verifier, whose
+        # cost grows with every set.
+        return ArcCheck(sets, "fail", f"{seals} ARC sets, more than {MAX_ARC_SETS}")
     before = len(missed)
     try:
         status, _, reason = dkim.arc_verify(

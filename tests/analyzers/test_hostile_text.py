@@ -43,3 +43,15 @@ def test_hostile_text_is_read_in_linear_time(shape):
     forward = facts(subject="Fwd: x", text_body=text, html_body=text)
     run("sender", forward)
     assert time.monotonic() - started < SECONDS, shape
+
+
+def test_hostile_documents_headers_and_css_are_read_in_linear_time():
+    from heron.mail.authres import parse_authentication_results
+    from heron.mail.files.documents import _attributes
+    from heron.mail.urls import extract_html_urls
+
+    started = time.monotonic()
+    assert _attributes(b"<Relationship " + b"a" * SIZE + b">") == {}
+    parse_authentication_results("mx.example.org; spf=pass" + " " * SIZE + "(c)", 0)
+    extract_html_urls("<style>" + "url(" * (SIZE // 4) + "</style>", 100)
+    assert time.monotonic() - started < SECONDS

@@ -349,3 +349,25 @@ def test_the_organisations_host_lists_extend_herons_own():
     assert "free-hosting" in codes_by_url["https://pages.own-host.test/login"]
     assert "file-sharing" in codes_by_url["https://drop.files.test/get/1"]
     assert "shortener" in codes_by_url["https://s.ho.test/x"]
+
+
+def test_an_address_or_a_comma_before_the_angle_address_is_only_a_name():
+    for header, name in (
+        (b"service@paypal.com <attacker@evil-billing.test>", "service@paypal.com"),
+        (b"PayPal, Inc. <service@evil-billing.test>", "PayPal, Inc."),
+    ):
+        raw = b"From: " + header + b"\r\nTo: a@example.org\r\nSubject: s\r\n\r\nb\r\n"
+        message = parse_message(raw)
+        assert message.from_ is not None
+        assert message.from_.address.endswith("@evil-billing.test"), header
+        assert message.from_.display_name == name
+
+
+def test_a_lure_after_padding_is_still_read_and_the_skipped_middle_named():
+    padding = "hello there friend. " * 20_000
+    message = facts(
+        text_body=padding + "Verify your account password now or lose access."
+    )
+    found = codes(run("content", message))
+    assert "credential-request" in found
+    assert found["text-partly-read"] is Severity.INFORMATIONAL

@@ -319,3 +319,61 @@ def test_an_empty_records_setting_means_no_file(monkeypatch, tmp_path):
     monkeypatch.setenv("HERON_HOME", str(tmp_path))
     monkeypatch.setenv("HERON_DNS_RECORDS", "")
     assert load_settings().dns_records is None
+
+
+def test_a_spoof_whose_envelope_domain_the_records_lack_still_fails_dmarc():
+    raw = message(from_domain="example.org", envelope="bounce@attacker.test")
+    source = records({"_dmarc.example.org": ["v=DMARC1; p=reject"]})
+    verification, found = authentication(raw, source)
+    assert verification.spf.result == "temperror"
+    failure = found["dmarc-unaligned"]
+    assert failure.severity is Severity.MEDIUM and "p=reject" in failure.summary
+
+
+def test_a_signature_of_part_of_the_body_is_named():
+    raw = message()
+    headers = [b"from", b"to", b"subject"]
+    signature = dkim.sign(
+        raw, b"sel1", b"example.org", PRIVATE, include_headers=headers, length=True
+    )
+    appended = signature + raw + b"Pay the new account: NL00 EVIL 0000 0000 00\r\n"
+    source = records({"sel1._domainkey.example.org": [PUBLIC]})
+    verification, found = authentication(appended, source)
+    assert verification.dkim[0].result == "pass"
+    assert found["dkim-partial-body"].severity is Severity.LOW
+
+
+def test_signatures_past_the_tenth_are_named_unchecked():
+    bogus = b"".join(
+        b"DKIM-Signature: v=1; a=rsa-sha256; d=other%d.test; s=s; h=from; bh=AA==; b=AA==\r\n"
+        % n
+        for n in range(12)
+    )
+    verification, found = authentication(bogus + message(), records({}))
+    assert [c.result for c in verification.dkim].count("skipped") == 2
+    # Nothing could be checked, so the message is not judged on these.
+    assert set(found) == {"could-not-check"}
+
+
+def test_an_arc_chain_longer_than_the_rfc_allows_is_not_verified():
+    sets = b"".join(
+        b"ARC-Seal: i=%d; a=rsa-sha256; cv=pass; d=relay.test; s=arc1; b=AA==\r\n" % n
+        for n in range(1, 60)
+    )
+    verification, _ = authentication(sets + message(), records({}))
+    assert (
+        verification.arc.result == "fail" and "59 ARC sets" in verification.arc.reason
+    )
+
+
+def test_hostile_records_files_are_configuration_errors(tmp_path):
+    path = tmp_path / "records.json"
+    for text in ("[" * 100_000, '{"a.test": [' + "9" * 5000 + "]}"):
+        path.write_text(text)
+        with pytest.raises(ConfigError, match="not JSON"):
+            RecordCache.from_file(path)
+    path.write_text(json.dumps({"Example.ORG.": ["v=spf1 -all"], "example.org": ["x"]}))
+    assert RecordCache.from_file(path).lookup("example.org", "TXT") == [
+        "v=spf1 -all",
+        "x",
+    ]
