@@ -266,6 +266,15 @@ def read_iso(data: bytes, found: Found, scan: FileScan, where: str, depth: int) 
                 continue
             out = io.BytesIO()
             image.get_file_from_iso_fp(out, **{key: path})
+            if len(out.getvalue()) < size:
+                found.flag(
+                    "truncated", f"{name}: {len(out.getvalue())} of {size} bytes"
+                )
+                scan.warnings.add(
+                    "iso-truncated",
+                    where,
+                    f"{name} claims {size} bytes, the image holds {len(out.getvalue())}",
+                )
             _add(out.getvalue()[: size + 1], name, found, scan, where, depth)
     finally:
         image.close()
