@@ -91,6 +91,12 @@ def read_message(raw: bytes, budget: Budget, depth: int) -> MessageFacts:
             f"{len(raw)} bytes; only the first {budget.limits.max_bytes} were read",
         )
         data = raw[: budget.limits.max_bytes]
+    if data.startswith(b"\xef\xbb\xbf"):
+        # A text editor's byte-order mark before the first header: mail has none.
+        warnings.add(
+            "byte-order-mark", "0", "a UTF-8 byte-order mark before the headers"
+        )
+        data = data[3:]
     message = _parse_bytes(data, warnings)
     return facts_from_message(message, raw, budget, depth, warnings)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -324,3 +325,11 @@ def test_a_raw_utf8_file_name_keeps_its_characters_bidi_controls_included() -> N
     ).encode("utf-8")
     [attachment] = parse_message(raw).attachments
     assert attachment.filename == "invoice\u202efdp.exe"
+
+
+def test_a_byte_order_mark_before_the_headers_is_a_warning_not_a_refusal():
+    raw = b"\xef\xbb\xbfFrom: a@b.test\r\nSubject: s\r\n\r\nbody\r\n"
+    facts = parse_message(raw)
+    assert facts.from_ is not None and facts.from_.address == "a@b.test"
+    assert "byte-order-mark" in {w.code for w in facts.warnings}
+    assert facts.sha256 == hashlib.sha256(raw).hexdigest()
