@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,7 +28,7 @@ from rich.text import Text
 from heron import __version__
 from heron.cli import output
 from heron.config import Settings, load_settings
-from heron.domain.verdicts import ActionStatus
+from heron.domain.verdicts import ActionStatus, Location
 from heron.engine import views
 from heron.engine.service import Heron, Submission
 from heron.errors import ConfigError, HeronError, MailParseError
@@ -35,6 +36,8 @@ from heron.intel.dns_records import record_source
 from heron.intel.lists import ListEntry
 from heron.mail.sources import iter_mail
 from heron.store import repository as repo
+from heron.store.explorer import ExploreQuery
+from heron.store.explorer import explore as explore_copies
 
 app = typer.Typer(
     help="heron: automated investigation and response to email threats.",
@@ -148,6 +151,86 @@ def ingest(
         output.errors.print(output.styled(("skipped", "yellow"), " ", error))
     if summary.errors:
         raise typer.Exit(1)
+
+
+@app.command()
+def explore(
+    sender: Annotated[str, typer.Option(help="From address.")] = "",
+    sender_domain: Annotated[
+        str, typer.Option(help="From domain, its subdomains included.")
+    ] = "",
+    recipient: Annotated[str, typer.Option(help="Mailbox holding the copy.")] = "",
+    subject: Annotated[str, typer.Option(help="Text the subject contains.")] = "",
+    url_domain: Annotated[
+        str, typer.Option(help="Domain a link goes to (its organisational domain).")
+    ] = "",
+    location: Annotated[
+        Location | None, typer.Option(help="Latest location.", case_sensitive=False)
+    ] = None,
+    since: Annotated[
+        datetime | None, typer.Option(help="Received at or after (UTC if no zone).")
+    ] = None,
+    until: Annotated[
+        datetime | None, typer.Option(help="Received before (UTC if no zone).")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Copies listed; counts cover all.")
+    ] = 100,
+    json_: JsonFlag = False,
+) -> None:
+    """Search delivered copies: every filter given must match; counts are per copy."""
+    query = ExploreQuery(
+        sender=sender,
+        sender_domain=sender_domain,
+        recipient=recipient,
+        subject_contains=subject,
+        url_domain=url_domain,
+        location=location,
+        since=_utc(since),
+        until=_utc(until),
+        limit=limit,
+    )
+    with _heron() as heron, heron.store.session() as session:
+        found = explore_copies(session, query)
+    if json_:
+        output.json_line(
+            {
+                "total": found.total,
+                "by_location": found.by_location,
+                "copies": found.copies,
+            }
+        )
+        return
+    output.table(
+        f"Copies: {found.total}"
+        + (
+            f" (newest {len(found.copies)} shown)"
+            if found.total > len(found.copies)
+            else ""
+        ),
+        ["copy", "mailbox", "location", "received", "from", "subject"],
+        [
+            [
+                c["copy_id"],
+                c["mailbox"],
+                c["location"],
+                c["received_at"],
+                c["from"],
+                c["subject"],
+            ]
+            for c in found.copies
+        ],
+    )
+    output.console.print(
+        "by location: "
+        + (", ".join(f"{k} {v}" for k, v in found.by_location.items()) or "none")
+    )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 @app.command()

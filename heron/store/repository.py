@@ -130,7 +130,7 @@ def sender_history(session: Session, facts: MessageFacts) -> SenderHistory:
         copies(
             or_(
                 m.Message.from_domain == org,
-                m.Message.from_domain.like(f"%.{_like_escaped(org)}", escape="\\"),
+                m.Message.from_domain.like(f"%.{like_escaped(org)}", escape="\\"),
             )
         )
         if org
@@ -154,7 +154,8 @@ def sender_history(session: Session, facts: MessageFacts) -> SenderHistory:
     )
 
 
-def _like_escaped(text: str) -> str:
+def like_escaped(text: str) -> str:
+    """``text`` for a LIKE pattern with backslash as escape: % and _ match themselves."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
