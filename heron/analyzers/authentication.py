@@ -26,7 +26,7 @@ from heron.domain.entities import EntityRef, EntityType, Finding
 from heron.domain.names import organisational_domain
 from heron.domain.scoring import COULD_NOT_CHECK
 from heron.domain.verdicts import Severity
-from heron.mail.facts import AuthenticationResults, AuthResult, MessageFacts
+from heron.mail.facts import AuthenticationResults, AuthResult
 from heron.mail.verification import ArcSet, DmarcRecord, Verification, read_arc
 
 NAME = "authentication"
@@ -56,11 +56,12 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
             "no Authentication-Results from a trusted hop and nothing heron could verify"
         )
     record = verified.dmarc if verified else None
+    arc_sets = verified.arc.sets if verified else read_arc(facts.headers)
     findings = [
         *(_composite(header, message) if header else []),
         *evidence.findings(message),
         _alignment(evidence, from_domain, message, context, record, header),
-        *_arc(facts, header, verified, message),
+        *_arc(arc_sets, header, verified, message),
         *(
             _ignored_headers(
                 facts.authentication_results,
@@ -72,7 +73,7 @@ def check(context: AnalyzerContext) -> AnalyzerResult:
             else []
         ),
     ]
-    findings = _forgiven_by_arc(findings, facts, header, verified, context, message)
+    findings = _forgiven_by_arc(findings, arc_sets, context, message)
     summary = "; ".join(f.summary for f in findings if f.severity.rank > 0)
     return AnalyzerResult.from_findings(
         findings, summary, clean_summary=f"authenticated ({evidence.who})"
@@ -411,13 +412,12 @@ def _mode(record: DmarcRecord | None) -> str:
 
 
 def _arc(
-    facts: MessageFacts,
+    sets: tuple[ArcSet, ...],
     header: AuthenticationResults | None,
     verified: Verification | None,
     message: EntityRef,
 ) -> list[Finding]:
     """The ARC chain as read, and as verified when heron could."""
-    sets = verified.arc.sets if verified else read_arc(facts.headers)
     if not sets:
         return []
     if verified:
@@ -461,9 +461,7 @@ def _arc(
 
 def _forgiven_by_arc(
     findings: list[Finding],
-    facts: MessageFacts,
-    header: AuthenticationResults | None,
-    verified: Verification | None,
+    sets: tuple[ArcSet, ...],
     context: AnalyzerContext,
     message: EntityRef,
 ) -> list[Finding]:
@@ -476,9 +474,6 @@ def _forgiven_by_arc(
     arc = next((f for f in findings if f.code == "arc-chain"), None)
     if arc is None or arc.details.get("status") != "pass":
         return findings
-    sets: tuple[ArcSet, ...] = (
-        verified.arc.sets if verified else read_arc(facts.headers)
-    )
     vouching = next(
         (
             s

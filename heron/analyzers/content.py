@@ -363,7 +363,7 @@ def _missing_attachment(
     match = lexicon.ATTACHMENT_CLAIM.search(text)
     if match is None or facts.every_attachment():
         return []
-    if facts.header("In-Reply-To") or facts.header("References"):
+    if facts.answers_earlier:
         return []  # a reply quotes the earlier message's words, not its files
     return [
         Finding(

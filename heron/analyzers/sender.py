@@ -208,9 +208,9 @@ def _brand(
     owners = BRANDS[brand] or org_domains
     if not owners:
         return []  # a generic name ("IT Support") needs the organisation's domains
-    from_org = organisational_domain(from_.domain)
-    if any(from_org == organisational_domain(owner) for owner in owners):
+    if _owned_by(owners, from_.domain):
         return []
+    from_org = organisational_domain(from_.domain)
     if brand.replace(" ", "") in from_org.replace("-", ""):
         # Known limit: a domain that contains the brand's name (microsoftstore-mail.test)
         # is taken as the brand's own; lookalike scoring of domains will judge these.
@@ -225,6 +225,12 @@ def _brand(
             {"brand": brand, "from": from_.address, "brand_domains": list(owners)},
         )
     ]
+
+
+def _owned_by(owners: tuple[str, ...], domain: str) -> bool:
+    """True when ``domain`` is one of ``owners`` or under one, by organisation."""
+    own = organisational_domain(domain)
+    return any(own == organisational_domain(owner) for owner in owners)
 
 
 def _freemail(
@@ -280,8 +286,7 @@ def _brand_in_subject(
     brand = named_brand(subject) if claim else None
     if brand is None or not BRANDS[brand] or len(brand) < 4:
         return []
-    from_org = organisational_domain(from_.domain)
-    if any(from_org == organisational_domain(owner) for owner in BRANDS[brand]):
+    if _owned_by(BRANDS[brand], from_.domain):
         return []
     return [
         Finding(
@@ -303,7 +308,7 @@ def _fake_reply(subject: str, facts: MessageFacts, message: EntityRef) -> list[F
         return _fake_forward(facts, message)
     if not re.match(r"\s*(re|aw|sv|antw|res)\s*:", subject, re.I):
         return []
-    if facts.header("In-Reply-To") or facts.header("References"):
+    if facts.answers_earlier:
         return []
     return [
         Finding(

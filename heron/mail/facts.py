@@ -228,6 +228,11 @@ class MessageFacts:
     def recipients(self) -> tuple[Address, ...]:
         return self.to + self.cc
 
+    @property
+    def answers_earlier(self) -> bool:
+        """True when the message names one it answers (In-Reply-To or References)."""
+        return bool(self.header("In-Reply-To") or self.header("References"))
+
     def header(self, name: str) -> list[str]:
         """Every value of one header, in order, matched without regard to case."""
         lowered = name.lower()

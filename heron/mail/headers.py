@@ -239,21 +239,12 @@ def _header_from(facts: HeaderFacts, warnings: Warnings) -> Address | None:
         head = values[0][: values[0].index("<")]
         name = decode_words(head.strip().rstrip(",").strip().strip('"'))[0].strip()
         return Address(angled[0].strip().lower(), name)
-    # An unquoted comma in a display name ("Team, Inc <a@b>") splits it in two;
-    # the mailbox with a domain is the one mail clients show.
+    # Without one angle address, the first mailbox with a domain is the sender.
     with_domain = [address for address in found if "@" in address.address]
     if not with_domain:
         warnings.add("from-unparsable", "header:From", "From address has no domain")
         return found[0]
-    chosen = with_domain[0]
-    if not chosen.display_name:
-        # The pieces before it are the name split off by the comma; they are what
-        # a reader sees, so they are the display name.
-        head = values[0].partition("<")[0] if "<" in values[0] else ""
-        name = decode_words(head.strip().rstrip(",").strip().strip('"'))[0].strip()
-        if name and "@" not in name:
-            chosen = Address(chosen.address, name)
-    return chosen
+    return with_domain[0]
 
 
 def _subject(facts: HeaderFacts, warnings: Warnings) -> str:

@@ -135,12 +135,14 @@ def _dkim(
 
     signatures = facts.header("DKIM-Signature")
     checks: list[SignatureCheck] = []
+    verifier = None  # the message is read once for all its signatures
     for index, value in enumerate(signatures[:MAX_SIGNATURES]):
         tags = _tags(value)
         domain, selector = tags.get("d", "").lower(), tags.get("s", "")
         before = len(missed)
         try:
-            verifier = dkim.DKIM(raw, logger=_QUIET, minkey=MIN_KEY_BITS)
+            if verifier is None:
+                verifier = dkim.DKIM(raw, logger=_QUIET, minkey=MIN_KEY_BITS)
             good = verifier.verify(idx=index, dnsfunc=_txt_function(records, missed))
         except dkim.NaClNotFoundError:
             reason = "ed25519 signatures need pynacl, which is not installed"
