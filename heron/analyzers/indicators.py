@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from heron.analyzers.base import AnalyzerContext, AnalyzerResult, analyzer
 from heron.domain.entities import EntityRef, EntityType, Finding
 from heron.domain.verdicts import Severity, StepStatus
-from heron.mail.facts import MessageFacts, ReceivedHop
+from heron.mail.facts import MessageFacts
 
 NAME = "indicators"
 
@@ -32,12 +30,8 @@ def extract(context: AnalyzerContext) -> AnalyzerResult:
 
 
 def sending_ip(facts: MessageFacts) -> str | None:
-    """The first public address in the Received chain, from the top: the host that
-    handed the message to the organisation's side."""
-    for hop in facts.received:
-        if _is_public(hop):
-            return hop.ip
-    return None
+    """The first public address in the Received chain (see MessageFacts.sending_ip)."""
+    return facts.sending_ip or None
 
 
 def message_entities(
@@ -116,13 +110,3 @@ def _unread_parts(facts: MessageFacts, message: EntityRef) -> list[Finding]:
             {"limits": hit},
         )
     ]
-
-
-def _is_public(hop: ReceivedHop) -> bool:
-    if not hop.ip:
-        return False
-    try:
-        address = ipaddress.ip_address(hop.ip)
-    except ValueError:
-        return False
-    return address.is_global

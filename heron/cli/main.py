@@ -28,7 +28,7 @@ from rich.text import Text
 from heron import __version__
 from heron.cli import output
 from heron.config import Settings, load_settings
-from heron.domain.verdicts import ActionStatus, Location
+from heron.domain.verdicts import ActionStatus, Location, Verdict
 from heron.engine import views
 from heron.engine.service import Heron, Submission
 from heron.errors import ConfigError, HeronError, MailParseError
@@ -36,7 +36,7 @@ from heron.intel.dns_records import record_source
 from heron.intel.lists import ListEntry
 from heron.mail.sources import iter_mail
 from heron.store import repository as repo
-from heron.store.explorer import ExploreQuery
+from heron.store.explorer import ExploreQuery, stale_messages
 from heron.store.explorer import explore as explore_copies
 
 app = typer.Typer(
@@ -155,15 +155,26 @@ def ingest(
 
 @app.command()
 def explore(
-    sender: Annotated[str, typer.Option(help="From address.")] = "",
+    sender: Annotated[str, typer.Option(help="From address or envelope sender.")] = "",
     sender_domain: Annotated[
         str, typer.Option(help="From domain, its subdomains included.")
     ] = "",
     recipient: Annotated[str, typer.Option(help="Mailbox holding the copy.")] = "",
     subject: Annotated[str, typer.Option(help="Text the subject contains.")] = "",
+    url: Annotated[str, typer.Option(help="A whole link (after unwrapping).")] = "",
     url_domain: Annotated[
         str, typer.Option(help="Domain a link goes to (its organisational domain).")
     ] = "",
+    file_hash: Annotated[
+        str, typer.Option(help="sha256 of an attached file (or one in an archive).")
+    ] = "",
+    sending_ip: Annotated[
+        str, typer.Option(help="Public address that handed the message over.")
+    ] = "",
+    verdict: Annotated[
+        Verdict | None,
+        typer.Option(help="The message's latest verdict.", case_sensitive=False),
+    ] = None,
     location: Annotated[
         Location | None, typer.Option(help="Latest location.", case_sensitive=False)
     ] = None,
@@ -184,7 +195,11 @@ def explore(
         sender_domain=sender_domain,
         recipient=recipient,
         subject_contains=subject,
+        url=url,
         url_domain=url_domain,
+        file_hash=file_hash,
+        sending_ip=sending_ip,
+        verdict=verdict,
         location=location,
         since=_utc(since),
         until=_utc(until),
@@ -192,6 +207,12 @@ def explore(
     )
     with _heron() as heron, heron.store.session() as session:
         found = explore_copies(session, query)
+        stale = stale_messages(session)
+    if stale:
+        output.warn(
+            f"{stale} stored message(s) were indexed by an older heron and lack some "
+            "facts (whole urls, files, sending ip); `heron reindex` fills them"
+        )
     if json_:
         output.json_line(
             {
@@ -208,7 +229,7 @@ def explore(
             if found.total > len(found.copies)
             else ""
         ),
-        ["copy", "mailbox", "location", "received", "from", "subject"],
+        ["copy", "mailbox", "location", "received", "from", "subject", "verdict"],
         [
             [
                 c["copy_id"],
@@ -217,6 +238,7 @@ def explore(
                 c["received_at"],
                 c["from"],
                 c["subject"],
+                c["verdict"],
             ]
             for c in found.copies
         ],
@@ -225,6 +247,18 @@ def explore(
         "by location: "
         + (", ".join(f"{k} {v}" for k, v in found.by_location.items()) or "none")
     )
+
+
+@app.command()
+def reindex() -> None:
+    """Index again the stored messages an older heron indexed (read from the blobs)."""
+    with _heron() as heron:
+        done, failed = heron.reindex()
+    output.console.print(f"{done} message(s) reindexed")
+    for line in failed:
+        output.warn(line)
+    if failed:
+        raise typer.Exit(1)
 
 
 def _utc(moment: datetime | None) -> datetime | None:

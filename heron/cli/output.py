@@ -33,6 +33,10 @@ def error(label: str, message: str) -> None:
     errors.print(styled((label, "red"), " ", message))
 
 
+def warn(message: str) -> None:
+    errors.print(styled(("warning:", "yellow"), " ", message))
+
+
 def json_line(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, default=str) + "\n")
     sys.stdout.flush()

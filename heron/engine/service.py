@@ -343,6 +343,39 @@ class Heron:
         else:
             summary.duplicates += 1
 
+    def reindex(self, batch: int = 200) -> tuple[int, list[str]]:
+        """Index again every stored message an older heron indexed: read its blob,
+        parse it and fill what the index lacks. Returns how many were done and a line
+        for each that could not be read (it keeps its old index)."""
+        done, failed, skip = 0, list[str](), set[str]()
+        while True:
+            with self.store.session() as session:
+                todo = list(
+                    session.scalars(
+                        select(m.Message)
+                        .where(
+                            m.Message.index_version < m.INDEX_VERSION,
+                            m.Message.sha256.not_in(sorted(skip)),
+                        )
+                        .limit(batch)
+                    )
+                )
+                if not todo:
+                    return done, failed
+                for row in todo:
+                    try:
+                        facts = parse_message(
+                            self.store.blobs.get(row.sha256), self.limits
+                        )
+                    except (MailParseError, OSError, NotFoundError) as exc:
+                        skip.add(row.sha256)
+                        failed.append(
+                            f"message {row.sha256[:12]}: not reindexed: {exc}"
+                        )
+                        continue
+                    repo.index_message(session, row, facts)
+                    done += 1
+
     def report_all(
         self, raw: bytes, *, reporter: str = "", source: str = ""
     ) -> list[Submission]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -227,6 +228,18 @@ class MessageFacts:
     @property
     def recipients(self) -> tuple[Address, ...]:
         return self.to + self.cc
+
+    @property
+    def sending_ip(self) -> str:
+        """The first public address in the Received chain, from the top: the host
+        that handed the message to the organisation's side ("" when none is public)."""
+        for hop in self.received:
+            try:
+                if hop.ip and ipaddress.ip_address(hop.ip).is_global:
+                    return hop.ip
+            except ValueError:
+                continue
+        return ""
 
     @property
     def answers_earlier(self) -> bool:

@@ -128,6 +128,20 @@ class Message(Base):
     format: Mapped[str] = mapped_column(SafeString(8), default="eml")
     facts: Mapped[dict[str, Any]] = mapped_column(default=dict)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The message index: what the explorer and clusters search by (see
+    # ``repository.index_message``); ``index_version`` below INDEX_VERSION means the
+    # row predates a fact the index now keeps, and ``heron reindex`` fills it.
+    sending_ip: Mapped[str] = mapped_column(SafeString(45), index=True, default="")
+    subject_key: Mapped[str] = mapped_column(SafeString(255), index=True, default="")
+    fingerprint: Mapped[str] = mapped_column(SafeString(512), default="")
+    verdict: Mapped[str] = mapped_column(SafeString(16), index=True, default="unknown")
+    threats: Mapped[list[Any]] = mapped_column(SafeJSON(), default=list)
+    verdict_source: Mapped[str] = mapped_column(SafeText, default="")
+    index_version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# The facts the message index keeps; a stored message with a lower number lacks some.
+INDEX_VERSION = 1
 
 
 class MessageDomain(Base):
@@ -143,6 +157,51 @@ class MessageDomain(Base):
         ForeignKey("messages.sha256"), index=True
     )
     domain: Mapped[str] = mapped_column(SafeString(255), index=True)
+
+
+class MessageUrl(Base):
+    """A url a message carries (after unwrapping), keyed by a digest of its text."""
+
+    __tablename__ = "message_urls"
+    __table_args__ = (
+        UniqueConstraint("message_sha256", "url_key", name="uq_message_url"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_sha256: Mapped[str] = mapped_column(
+        ForeignKey("messages.sha256"), index=True
+    )
+    url_key: Mapped[str] = mapped_column(SafeString(40), index=True)
+    url: Mapped[str] = mapped_column(SafeText)
+
+
+class MessageFile(Base):
+    """A file a message carries (attachments and what archives hold)."""
+
+    __tablename__ = "message_files"
+    __table_args__ = (
+        UniqueConstraint("message_sha256", "sha256", name="uq_message_file"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_sha256: Mapped[str] = mapped_column(
+        ForeignKey("messages.sha256"), index=True
+    )
+    sha256: Mapped[str] = mapped_column(SafeString(64), index=True)
+    name: Mapped[str] = mapped_column(SafeText, default="")
+
+
+class MessageBand(Base):
+    """One band of a message's body fingerprint: near duplicates share one."""
+
+    __tablename__ = "message_bands"
+    __table_args__ = (UniqueConstraint("message_sha256", "band", name="uq_band"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_sha256: Mapped[str] = mapped_column(
+        ForeignKey("messages.sha256"), index=True
+    )
+    band: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
 class Mailbox(Base):
@@ -171,8 +230,58 @@ class Copy(Base):
     original_location: Mapped[str] = mapped_column(SafeString(16), default="inbox")
     locator: Mapped[str] = mapped_column(SafeText, default="")
     delivery_action: Mapped[str] = mapped_column(SafeString(32), default="delivered")
-    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(index=True, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Cluster(Base):
+    """Copies found together for an investigation, with the query that found them.
+
+    ``kind`` is similarity (what the investigated message looks like) or indicator
+    (what it carries that was judged malicious); ``key`` says which fact (sender
+    domain, sending ip, subject, body, url, file, message) and ``value`` its value.
+    ``query`` is the explorer query, so that the cluster can be run again.
+    """
+
+    __tablename__ = "clusters"
+    __table_args__ = (UniqueConstraint("investigation_id", "ident", name="uq_cluster"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ident: Mapped[str] = mapped_column(SafeString(40))
+    investigation_id: Mapped[int] = mapped_column(
+        ForeignKey("investigations.id"), index=True
+    )
+    source_message: Mapped[str] = mapped_column(SafeString(64), default="")
+    kind: Mapped[str] = mapped_column(SafeString(16))
+    key: Mapped[str] = mapped_column(SafeString(32))
+    value: Mapped[str] = mapped_column(SafeText)
+    query: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    window_start: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
+    window_end: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
+    copies: Mapped[int] = mapped_column(Integer, default=0)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    malicious_copies: Mapped[int] = mapped_column(Integer, default=0)
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    verdict: Mapped[str] = mapped_column(SafeString(16), default="unknown")
+    reason: Mapped[str] = mapped_column(SafeText, default="")
+    truncated: Mapped[bool] = mapped_column(default=False)
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+    last_diff: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    queried_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ClusterMember(Base):
+    """A copy in a cluster, as of the cluster's last run."""
+
+    __tablename__ = "cluster_members"
+    __table_args__ = (
+        UniqueConstraint("cluster_id", "copy_id", name="uq_cluster_member"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(ForeignKey("clusters.id"), index=True)
+    copy_id: Mapped[int] = mapped_column(ForeignKey("copies.id"), index=True)
+    message_sha256: Mapped[str] = mapped_column(SafeString(64), index=True)
 
 
 class EventRecord(Base):

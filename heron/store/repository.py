@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from heron.domain.entities import EntityRef, Event, Finding
 from heron.domain.names import organisational_domain
 from heron.errors import ConnectorError
+from heron.mail import fingerprint
 from heron.mail.facts import MessageFacts, SenderHistory
 from heron.mail.urls import visible_text
 from heron.store import models as m
@@ -62,7 +63,7 @@ class Store:
 
 
 def save_message(session: Session, facts: MessageFacts) -> m.Message:
-    """The message row for these facts, created on first sight."""
+    """The message row for these facts, created on first sight, with its index."""
     row = session.get(m.Message, facts.sha256)
     if row is not None:
         return row
@@ -80,17 +81,78 @@ def save_message(session: Session, facts: MessageFacts) -> m.Message:
     )
     session.add(row)
     session.flush()
-    session.add_all(
-        m.MessageDomain(message_sha256=facts.sha256, domain=domain)
-        for domain in link_domains(facts)
-    )
-    session.flush()
+    index_message(session, row, facts, fresh=True)
     return row
 
 
-# Link domains kept per message; a message linking to more is a mass of links, and
-# the first five hundred say what the rest would.
+# What the index keeps per message at most; a message carrying more is a mass of links
+# or files, and the first ones say what the rest would.
 MAX_LINK_DOMAINS = 500
+MAX_INDEXED_URLS = 1000
+MAX_INDEXED_FILES = 500
+
+
+def index_message(
+    session: Session, row: m.Message, facts: MessageFacts, *, fresh: bool = False
+) -> None:
+    """Fill the message index for one stored message: link domains, urls, files,
+    sending ip, subject key and body fingerprint. Safe to run again on a row indexed
+    before: what is already there stays (``fresh`` says there is nothing yet)."""
+    signature = fingerprint.signature(facts)
+    row.sending_ip = facts.sending_ip[:45]
+    row.subject_key = fingerprint.subject_key(facts.subject)
+    row.fingerprint = fingerprint.encode(signature)
+    row.index_version = m.INDEX_VERSION
+    have: dict[str, set[Any]] = {
+        name: set() for name in ("domains", "urls", "files", "bands")
+    }
+    if not fresh:
+        have = _indexed(session, row.sha256)
+    session.add_all(
+        m.MessageDomain(message_sha256=row.sha256, domain=domain)
+        for domain in link_domains(facts)
+        if domain not in have["domains"]
+    )
+    urls: dict[str, str] = {}
+    for url in facts.every_url():
+        urls.setdefault(row_key(url.url), url.url)
+        if len(urls) >= MAX_INDEXED_URLS:
+            break
+    session.add_all(
+        m.MessageUrl(message_sha256=row.sha256, url_key=key, url=url)
+        for key, url in urls.items()
+        if key not in have["urls"]
+    )
+    files: dict[str, str] = {}
+    for attachment in facts.every_attachment():
+        files.setdefault(attachment.sha256, attachment.filename)
+        if len(files) >= MAX_INDEXED_FILES:
+            break
+    session.add_all(
+        m.MessageFile(message_sha256=row.sha256, sha256=sha, name=name)
+        for sha, name in files.items()
+        if sha not in have["files"]
+    )
+    session.add_all(
+        m.MessageBand(message_sha256=row.sha256, band=band)
+        for band in set(fingerprint.bands(signature))
+        if band not in have["bands"]
+    )
+    session.flush()
+
+
+def _indexed(session: Session, sha256: str) -> dict[str, set[Any]]:
+    """What the index already holds for one message."""
+    tables = {
+        "domains": (m.MessageDomain.domain, m.MessageDomain.message_sha256),
+        "urls": (m.MessageUrl.url_key, m.MessageUrl.message_sha256),
+        "files": (m.MessageFile.sha256, m.MessageFile.message_sha256),
+        "bands": (m.MessageBand.band, m.MessageBand.message_sha256),
+    }
+    return {
+        name: set(session.scalars(select(column).where(owner == sha256)))
+        for name, (column, owner) in tables.items()
+    }
 
 
 def link_domains(facts: MessageFacts) -> list[str]:
