@@ -96,6 +96,40 @@ class Settings(BaseSettings):
         le=24 * 3650,
         description="An alert joins an open investigation this recent",
     )
+    cluster_lookback_days: float = Field(
+        30.0,
+        gt=0,
+        le=3650,
+        description="Clusters look for copies received this many days before the "
+        "investigated message, and since",
+    )
+    cluster_malicious_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Share of a similarity cluster's copies known to be malicious "
+        "that makes the cluster malicious",
+    )
+    cluster_max_members: int = Field(
+        10_000,
+        ge=1,
+        le=1_000_000,
+        description="Copies a cluster keeps as members; its counts cover them all",
+    )
+    volume_baseline_days: int = Field(
+        10,
+        ge=7,
+        le=10,
+        description="Days before a cluster's last day its volume is compared with",
+    )
+    security_mailboxes: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="The security team's mailboxes: left out of clusters and actions",
+    )
+    phish_sim_mailboxes: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Phishing-simulation mailboxes: left out of clusters and actions",
+    )
     scoring_weights: Annotated[dict[str, int], NoDecode] = Field(
         default_factory=dict,
         description="Points per finding, keyed 'analyzer' or 'analyzer/code'; a finding "
@@ -121,6 +155,8 @@ class Settings(BaseSettings):
         "url_shorteners",
         "free_hosting",
         "file_sharing",
+        "security_mailboxes",
+        "phish_sim_mailboxes",
         mode="before",
     )
     @classmethod
@@ -147,6 +183,16 @@ class Settings(BaseSettings):
             if not re.fullmatch(r"(?:[a-z0-9-]+\.)+[a-z0-9-]+", domain.strip().lower()):
                 raise ValueError(f"{domain!r} is not a domain name")
         return [d.strip().lower() for d in value]
+
+    @field_validator("security_mailboxes", "phish_sim_mailboxes")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not re.fullmatch(
+                r"[^@\s]+@(?:[a-z0-9-]+\.)+[a-z0-9-]+", address.strip().lower()
+            ):
+                raise ValueError(f"{address!r} is not a mail address")
+        return [a.strip().lower() for a in value]
 
     @field_validator("dns_records", mode="before")
     @classmethod
@@ -219,6 +265,15 @@ class Settings(BaseSettings):
     @property
     def merge_window(self) -> timedelta:
         return timedelta(hours=self.merge_window_hours)
+
+    @property
+    def cluster_lookback(self) -> timedelta:
+        return timedelta(days=self.cluster_lookback_days)
+
+    @property
+    def excluded_mailboxes(self) -> tuple[str, ...]:
+        """Mailboxes clusters and actions leave alone."""
+        return tuple(sorted({*self.security_mailboxes, *self.phish_sim_mailboxes}))
 
     @property
     def resolved_database_url(self) -> str:

@@ -209,6 +209,16 @@ def _move_copies(
             continue
         copy = session.get(m.Copy, copy_id)
         targets.append(_move_one(session, copy, copy_id, destination, connector_for))
+    for copy_id in action.params.get("gone", []):
+        if copy_id not in done_before:
+            targets.append(
+                {
+                    "copy_id": copy_id,
+                    "status": OutcomeStatus.GONE.value,
+                    "detail": "left the mailbox before the action ran; counted as "
+                    "remediated",
+                }
+            )
     return targets
 
 

@@ -331,6 +331,14 @@ class HostLists:
             FILE_SHARING | clean(file_sharing),
         )
 
+    def shared(self, host: str) -> bool:
+        """True when anyone can publish under ``host``: a shortener, free hosting or
+        file sharing."""
+        return any(
+            self.listed(host, hosts)
+            for hosts in (self.shorteners, self.free_hosting, self.file_sharing)
+        )
+
     @staticmethod
     def listed(host: str, hosts: frozenset[str]) -> bool:
         """True when ``host`` is a listed host or under one."""

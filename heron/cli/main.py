@@ -56,6 +56,10 @@ lists_app = typer.Typer(
 app.add_typer(investigations_app, name="investigations")
 app.add_typer(actions_app, name="actions")
 intel_app = typer.Typer(help="Threat-intel feeds.", no_args_is_help=True)
+clusters_app = typer.Typer(
+    help="Clusters of investigations: list, run again.", no_args_is_help=True
+)
+app.add_typer(clusters_app, name="clusters")
 app.add_typer(lists_app, name="lists")
 app.add_typer(intel_app, name="intel")
 
@@ -515,6 +519,35 @@ def investigations_show(investigation_id: RowId, json_: JsonFlag = False) -> Non
         output.json_line(detail)
     else:
         output.investigation(detail)
+
+
+@clusters_app.command("list")
+def clusters_list(investigation_id: RowId, json_: JsonFlag = False) -> None:
+    """The clusters of one investigation, with their counts and verdicts."""
+    with _heron() as heron, heron.store.session() as session:
+        rows = views.clusters_of(session, investigation_id)
+    if json_:
+        output.json_line({"investigation": investigation_id, "clusters": rows})
+    else:
+        output.clusters(rows)
+
+
+@clusters_app.command("rerun")
+def clusters_rerun(cluster_id: RowId, json_: JsonFlag = False) -> None:
+    """Run a cluster's query again and show what changed since its last run."""
+    with _heron() as heron:
+        view = heron.rerun_cluster(cluster_id)
+    if json_:
+        output.json_line(view)
+        return
+    output.clusters([view])
+    diff = view["last_diff"]
+    output.console.print(
+        Text(
+            f"run {diff.get('run')}: {diff.get('added', 0)} cop(ies) added, "
+            f"{diff.get('removed', 0)} removed"
+        )
+    )
 
 
 @actions_app.command("list")

@@ -68,6 +68,28 @@ def verdict(value: str) -> Text:
     return Text(value, style=VERDICT_STYLE.get(value, ""))
 
 
+def clusters(rows: list[dict[str, Any]]) -> None:
+    table(
+        "Clusters",
+        ["id", "kind", "key", "value", "verdict", "copies", "by location", "last run"],
+        [
+            [
+                c["id"],
+                c["kind"],
+                c["key"],
+                c["value"][:80],
+                c["verdict"],
+                f"{c['copies']} ({c['malicious_copies']} malicious)"
+                + (" [cut]" if c["truncated"] else ""),
+                ", ".join(f"{k} {v}" for k, v in c["by_location"].items()),
+                f"run {c['last_diff'].get('run', 1)}: +{c['last_diff'].get('added', 0)}"
+                f" -{c['last_diff'].get('removed', 0)}",
+            ]
+            for c in rows
+        ],
+    )
+
+
 def investigation(detail: dict[str, Any]) -> None:
     """A readable account of one investigation."""
     console.rule(Text(f"Investigation {detail['id']}: {detail['name']}"))
@@ -115,6 +137,8 @@ def investigation(detail: dict[str, Any]) -> None:
                         f"    - {finding['severity']} {finding['analyzer']}: {finding['summary']}"
                     )
                 )
+    if detail.get("clusters"):
+        clusters(detail["clusters"])
     if detail["actions"]:
         table(
             "Actions",

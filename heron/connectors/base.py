@@ -26,6 +26,9 @@ class OutcomeStatus(StrEnum):
     ALREADY_THERE = "already in destination"
     NOT_FOUND = "not found"
     FAILED = "failed"
+    # The copy left the mailbox before the action ran (the user deleted it, or the
+    # mail system moved it): counted as remediated, and left alone by undo.
+    GONE = "already gone"
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,19 @@ FOLDERS: dict[Location, str] = {
     Location.DELETED: ".Recoverable Items",
     Location.QUARANTINE: ".Quarantine",
 }
-_BY_FOLDER = {folder: location for location, folder in FOLDERS.items()}
+# Where users and mail clients put mail themselves: their trash is "deleted" and
+# their spam folder "junk", though heron moves copies into the folders above.
+FOLDER_ALIASES: dict[str, Location] = {
+    ".Trash": Location.DELETED,
+    ".Deleted Items": Location.DELETED,
+    ".Deleted Messages": Location.DELETED,
+    ".Spam": Location.JUNK,
+    ".Junk E-mail": Location.JUNK,
+}
+_BY_FOLDER = {
+    **FOLDER_ALIASES,
+    **{folder: location for location, folder in FOLDERS.items()},
+}
 
 
 class MaildirConnector(Connector):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,7 +25,7 @@ from heron import analyzers
 from heron.actions import service as actions
 from heron.analyzers import Lookups
 from heron.analyzers.indicators import message_entities
-from heron.analyzers.lexicon import HostLists
+from heron.analyzers.lexicon import FREEMAIL, HostLists
 from heron.config import Settings
 from heron.connectors.base import Connector
 from heron.connectors.maildir import MaildirConnector, folder_location
@@ -42,6 +43,7 @@ from heron.domain.verdicts import (
     Verdict,
     worst,
 )
+from heron.engine import clusters
 from heron.engine.playbook import StepRun, run_steps
 from heron.engine.runner import InProcessRunner, TaskRunner
 from heron.errors import ConfigError, ConnectorError, MailParseError, NotFoundError
@@ -57,7 +59,8 @@ from heron.mail.sources import iter_mail
 from heron.mail.verification import verify
 from heron.store import models as m
 from heron.store import repository as repo
-from heron.store.models import utcnow
+from heron.store.explorer import ExploreQuery, Member
+from heron.store.models import row_key, utcnow
 from heron.store.repository import Store
 
 log = logging.getLogger(__name__)
@@ -200,11 +203,14 @@ class Heron:
             partner_domains=tuple(self.settings.partner_domains),
             vip_names=tuple(self.settings.vip_names),
             yara=self.yara,
-            host_lists=HostLists.extended(
-                self.settings.url_shorteners,
-                self.settings.free_hosting,
-                self.settings.file_sharing,
-            ),
+            host_lists=self.host_lists(),
+        )
+
+    def host_lists(self) -> HostLists:
+        return HostLists.extended(
+            self.settings.url_shorteners,
+            self.settings.free_hosting,
+            self.settings.file_sharing,
         )
 
     @property
@@ -490,18 +496,30 @@ class Heron:
 
     def process(self, progress: Progress | None = None) -> list[int]:
         """Turn every unprocessed event into alerts, then run the investigations they
-        opened or joined. Returns the ids of the investigations that ran."""
+        opened or joined. Returns the ids of the investigations that ran.
+
+        Events are taken in order. When one would open a new investigation while
+        another opened in the same pass has not run yet, the pass stops and the
+        investigations run first: a later alert about the same campaign then finds
+        the first one's clusters and indicators and joins it, so that a storm of
+        reports ends as one investigation. Known cost: unrelated alerts arriving
+        together open their investigations one pass at a time."""
         self.intel  # noqa: B018  (load feeds, and record a change, before any session)
-        touched = self._dispatch_events()
-        futures = [self.runner.submit(self._run_guarded, i) for i in touched]
-        for future in futures:
-            future.result()
-            if progress:
-                progress(1)
-        return touched
+        ran: list[int] = []
+        while True:
+            touched = self._dispatch_events()
+            if not touched:
+                return ran
+            futures = [self.runner.submit(self._run_guarded, i) for i in touched]
+            for future in futures:
+                future.result()
+                if progress:
+                    progress(1)
+            ran.extend(i for i in touched if i not in ran)
 
     def _dispatch_events(self) -> list[int]:
         touched: list[int] = []
+        opened: set[int] = set()
         while True:
             with self.store.session() as session:
                 event = session.scalar(
@@ -512,15 +530,26 @@ class Heron:
                 )
                 if event is None:
                     return touched
-                for policy in policies_for(event.type, BUILTIN_POLICIES):
-                    investigation_id = self._raise_alert(session, policy, event)
+                policies = policies_for(event.type, BUILTIN_POLICIES)
+                if opened and policies and self._would_open(session, event):
+                    return touched
+                for policy in policies:
+                    investigation_id, new = self._raise_alert(session, policy, event)
+                    if new:
+                        opened.add(investigation_id)
                     if investigation_id not in touched:
                         touched.append(investigation_id)
                 event.processed_at = utcnow()
 
+    def _would_open(self, session: Session, event: m.EventRecord) -> bool:
+        message = _event_message(event)
+        return message is None or self._open_investigation_for(session, message) is None
+
     def _raise_alert(
         self, session: Session, policy: AlertPolicy, event: m.EventRecord
-    ) -> int:
+    ) -> tuple[int, bool]:
+        """The alert the policy raises for the event, in the investigation it opens
+        or joins; True when the investigation is new."""
         entities = [
             EntityRef(EntityType(t), v) for t, v in event.entities.get("items", [])
         ]
@@ -536,8 +565,8 @@ class Heron:
             event_id=event.id,
         )
         session.add(alert)
-        investigation = self._open_investigation_for(session, message)
-        if investigation is None:
+        joined = self._open_investigation_for(session, message)
+        if joined is None:
             investigation = m.Investigation(
                 name=f"{policy.name}: {subject[:120]!r}",
                 playbook=policy.playbook,
@@ -553,13 +582,15 @@ class Heron:
                 f"{policy.name} ({policy.severity}) opened the investigation",
             )
         else:
+            investigation, why = joined
             investigation.status = InvestigationStatus.QUEUED.value
             repo.add_log(
                 session,
                 investigation.id,
                 "Alert merged",
                 "completed",
-                f"{policy.name} about the same message joined the investigation",
+                f"{policy.name} about message {message.value[:12]} joined the "
+                f"investigation: {why}",
             )
         alert.investigation_id = investigation.id
         repo.add_entity(session, investigation.id, message, role="investigated")
@@ -569,14 +600,23 @@ class Heron:
                     session, investigation.id, entity, role="reporter", parent=message
                 )
         session.flush()
-        return investigation.id
+        return investigation.id, joined is None
 
     def _open_investigation_for(
         self, session: Session, message: EntityRef
-    ) -> m.Investigation | None:
+    ) -> tuple[m.Investigation, str] | None:
+        """The open investigation, started within the merge window, that an alert
+        about ``message`` joins, and why: it investigates the same message, holds a
+        copy of it in one of its clusters, or judged one of its indicators (url,
+        domain, file, sending ip) malicious or suspicious. A shared recipient or
+        reporter alone joins nothing."""
         since = utcnow() - self.settings.merge_window
         same = repo.same_message(session, message.value)
-        query = (
+        recent = [
+            m.Investigation.created_at >= since,
+            m.Investigation.status.in_(OPEN_STATUSES),
+        ]
+        by_message = session.scalar(
             select(m.Investigation)
             .join(
                 m.InvestigationEntity,
@@ -586,14 +626,87 @@ class Heron:
                 m.InvestigationEntity.type == EntityType.MESSAGE.value,
                 m.InvestigationEntity.value.in_(same),
                 m.InvestigationEntity.role == "investigated",
-                m.Investigation.created_at >= since,
+                *recent,
             )
             .order_by(m.Investigation.id)
+            .limit(1)
         )
-        for investigation in session.scalars(query):
-            if InvestigationStatus(investigation.status).is_open:
-                return investigation
+        if by_message is not None:
+            return by_message, "it concerns the same message"
+        by_cluster = session.execute(
+            select(m.Investigation, m.Cluster)
+            .join(m.Cluster, m.Cluster.investigation_id == m.Investigation.id)
+            .join(m.ClusterMember, m.ClusterMember.cluster_id == m.Cluster.id)
+            .where(m.ClusterMember.message_sha256.in_(same), *recent)
+            .order_by(m.Investigation.id, m.Cluster.id)
+            .limit(1)
+        ).first()
+        if by_cluster is not None:
+            investigation, cluster = by_cluster
+            return investigation, (
+                f"a copy of it is in cluster {cluster.id} ({cluster.key} "
+                f"{cluster.value[:80]})"
+            )
+        indicators = self._indicators_of(session, message.value)
+        if not indicators:
+            return None
+        by_indicator = session.execute(
+            select(m.Investigation, m.InvestigationEntity)
+            .join(
+                m.InvestigationEntity,
+                m.InvestigationEntity.investigation_id == m.Investigation.id,
+            )
+            .where(
+                m.InvestigationEntity.key.in_(
+                    sorted(row_key(e.type.value, e.value) for e in indicators)
+                ),
+                m.InvestigationEntity.verdict.in_(
+                    (Verdict.MALICIOUS.value, Verdict.SUSPICIOUS.value)
+                ),
+                *recent,
+            )
+            .order_by(m.Investigation.id)
+            .limit(1)
+        ).first()
+        if by_indicator is not None:
+            investigation, entity = by_indicator
+            return investigation, (
+                f"it carries the {entity.type} {entity.value[:100]}, judged "
+                f"{entity.verdict} there"
+            )
         return None
+
+    def _indicators_of(self, session: Session, sha256: str) -> set[EntityRef]:
+        """The message's urls, domains, files and sending ip, from the index. Domains
+        many unrelated senders share (free mailboxes, free hosting, file sharing,
+        shorteners, the organisation's own) are left out: judging one of them
+        suspicious must not pull every message naming it into one case."""
+        row = session.get(m.Message, sha256)
+        if row is None:
+            return set()
+        found: set[EntityRef] = set()
+        hosts = {row.from_domain} if row.from_domain else set()
+        for url in session.scalars(
+            select(m.MessageUrl.url).where(m.MessageUrl.message_sha256 == sha256)
+        ):
+            found.add(EntityRef(EntityType.URL, url))
+            host = url_host(url)
+            if host:
+                hosts.add(host)
+        lists = self.host_lists()
+        shared = {organisational_domain(d) for d in self.org_domains(session)}
+        for host in hosts:
+            org = organisational_domain(host)
+            if org in FREEMAIL or org in shared or lists.shared(host):
+                continue
+            found.add(EntityRef(EntityType.DOMAIN, host))
+        for file_hash in session.scalars(
+            select(m.MessageFile.sha256).where(m.MessageFile.message_sha256 == sha256)
+        ):
+            found.add(EntityRef(EntityType.FILE, file_hash))
+        if row.sending_ip:
+            found.add(EntityRef(EntityType.IP, row.sending_ip))
+        return found
 
     # -- running an investigation --------------------------------------------------
 
@@ -637,8 +750,23 @@ class Heron:
         def record(session: Session) -> None:
             self._record_runs(session, investigation_id, runs, loaded)
             verdicts = self._decide_verdicts(session, investigation_id, loaded)
+            self._index_verdicts(session, investigation_id, loaded, verdicts)
             self._find_copies(session, investigation_id, loaded)
-            self._propose_actions(session, investigation_id, loaded, verdicts)
+            built = self._build_clusters(session, investigation_id, loaded, verdicts)
+            if self._cluster_findings(
+                session, investigation_id, loaded, verdicts, built
+            ):
+                before = {ref: verdicts[ref].verdict for ref, _ in loaded}
+                verdicts = self._decide_verdicts(session, investigation_id, loaded)
+                self._index_verdicts(session, investigation_id, loaded, verdicts)
+                if any(verdicts[ref].verdict is not v for ref, v in before.items()):
+                    # A cluster changed what a message is: the clusters that follow
+                    # the messages' verdicts run again.
+                    built = self._build_clusters(
+                        session, investigation_id, loaded, verdicts
+                    )
+            self._propagate(session, investigation_id, built, loaded, verdicts)
+            self._propose_actions(session, investigation_id, loaded, verdicts, built)
             self.settle(session, investigation_id)
 
         # Another worker may be recording the same investigation; every write is keyed,
@@ -741,6 +869,224 @@ class Heron:
         )
         return verdicts
 
+    def _index_verdicts(
+        self,
+        session: Session,
+        investigation_id: int,
+        loaded: list[tuple[EntityRef, MessageFacts]],
+        verdicts: dict[EntityRef, EntityVerdict],
+    ) -> None:
+        """Write each investigated message's verdict and threats into the index: the
+        latest judgement of a message is what clusters and the explorer see."""
+        for ref, _ in loaded:
+            row = session.get(m.Message, ref.value)
+            if row is None:
+                continue
+            verdict = verdicts[ref]
+            row.verdict = verdict.verdict.value
+            row.threats = threat_names(verdict)
+            row.verdict_source = f"investigation {investigation_id}"
+
+    def _cluster_rules(self) -> clusters.Rules:
+        return clusters.Rules(
+            lookback=self.settings.cluster_lookback,
+            malicious_share=self.settings.cluster_malicious_share,
+            max_members=self.settings.cluster_max_members,
+            baseline_days=self.settings.volume_baseline_days,
+            excluded=self.settings.excluded_mailboxes,
+        )
+
+    def _build_clusters(
+        self,
+        session: Session,
+        investigation_id: int,
+        loaded: list[tuple[EntityRef, MessageFacts]],
+        verdicts: dict[EntityRef, EntityVerdict],
+    ) -> list[clusters.Built]:
+        """Build (or run again) the clusters of the investigated messages.
+
+        Indicator clusters come first, then the clusters following each message's
+        content (its copies, near-duplicate bodies), then the looser ones, which count
+        what the earlier ones found malicious. A message already in a content cluster
+        of an earlier investigated message (a variant of the campaign that joined
+        later) gets no similarity clusters of its own: the earlier ones hold it, so a
+        campaign keeps one set of clusters however many reports it draws."""
+        started = utcnow()
+        rules = self._cluster_rules()
+        org = self.org_domains(session)
+        known_bad: set[int] = set()
+        done: set[str] = set()
+        built: list[clusters.Built] = []
+
+        owns: dict[str, frozenset[str]] = {}
+
+        def run(spec: clusters.Spec, since: datetime, ref: EntityRef) -> None:
+            if spec.ident in done:
+                return
+            done.add(spec.ident)
+            cluster = clusters.run(
+                session,
+                investigation_id,
+                spec,
+                replace(spec.query, since=since),
+                rules,
+                source_message=ref.value,
+                original=verdicts[ref].verdict,
+                known_bad=known_bad,
+                own=owns[ref.value],
+            )
+            if cluster.row.verdict == Verdict.MALICIOUS.value:
+                known_bad.update(cluster.malicious)
+            built.append(cluster)
+
+        planned = []
+        for ref, facts in loaded:
+            row = session.get(m.Message, ref.value)
+            if row is None:
+                continue
+            same = repo.same_message(session, ref.value)
+            owns[ref.value] = frozenset(same)
+            judged = [
+                entity
+                for entity, _ in message_entities(facts, ref)
+                if entity.type in (EntityType.URL, EntityType.FILE)
+                and entity in verdicts
+                and verdicts[entity].verdict is Verdict.MALICIOUS
+            ]
+            since = clusters.anchor(session, same, row.first_seen_at) - rules.lookback
+            specs = clusters.specs_for(row, same, judged, org, rules.excluded)
+            planned.append((ref, since, specs))
+        for ref, since, specs in planned:
+            for spec in specs:
+                if spec.kind == clusters.INDICATOR:
+                    run(spec, since, ref)
+        covered: set[str] = set()
+        held = []
+        for ref, since, specs in planned:
+            if ref.value in covered:
+                held.append(ref)
+                continue
+            for spec in specs:
+                if spec.key in clusters.CONTENT_KEYS:
+                    run(spec, since, ref)
+            covered.update(
+                member.message
+                for cluster in built
+                if cluster.row.key in clusters.CONTENT_KEYS
+                for member in cluster.members
+            )
+            covered.add(ref.value)
+        for ref, since, specs in planned:
+            if ref in held:
+                continue
+            for spec in specs:
+                if (
+                    spec.kind != clusters.INDICATOR
+                    and spec.key not in clusters.CONTENT_KEYS
+                ):
+                    run(spec, since, ref)
+        malicious = [c for c in built if c.row.verdict == Verdict.MALICIOUS.value]
+        notes = [
+            f"{len(built)} cluster(s), {len(malicious)} malicious, holding "
+            f"{len(known_bad)} malicious cop{'y' if len(known_bad) == 1 else 'ies'}"
+        ]
+        if held:
+            notes.append(
+                f"{len(held)} investigated message(s) already in a content cluster of "
+                "an earlier one get no clusters of their own"
+            )
+        if rules.excluded:
+            notes.append(
+                f"leaving out {len(rules.excluded)} security and simulation mailbox(es)"
+            )
+        repo.add_log(
+            session,
+            investigation_id,
+            "Build clusters",
+            "completed" if built else "nothing found",
+            "; ".join(notes),
+            started_at=started,
+        )
+        return built
+
+    def _cluster_findings(
+        self,
+        session: Session,
+        investigation_id: int,
+        loaded: list[tuple[EntityRef, MessageFacts]],
+        verdicts: dict[EntityRef, EntityVerdict],
+        built: list[clusters.Built],
+    ) -> int:
+        """Findings the clusters make about the messages they were built from: a
+        malicious cluster the message belongs to, and a burst of copies. Returns how
+        many findings are new."""
+        refs = {ref.value: ref for ref, _ in loaded}
+        findings = []
+        for cluster in built:
+            row = cluster.row
+            ref = refs.get(row.source_message)
+            if ref is None:
+                continue
+            if (
+                row.verdict == Verdict.MALICIOUS.value
+                and verdicts[ref].verdict is not Verdict.MALICIOUS
+                and row.kind == clusters.SIMILARITY
+                and row.key not in clusters.CONTENT_KEYS
+            ):
+                findings.append(
+                    Finding(
+                        clusters.NAME,
+                        ref,
+                        "in-malicious-cluster",
+                        Severity.HIGH,
+                        f"the message belongs to the malicious cluster of its "
+                        f"{row.key.replace('_', ' ')} {row.value[:80]}: {row.reason}",
+                        {"cluster": row.id, "copies": row.copies},
+                    )
+                )
+            if cluster.volume_anomaly:
+                volume = row.counts.get("volume", {})
+                findings.append(
+                    Finding(
+                        clusters.NAME,
+                        ref,
+                        "volume-anomaly",
+                        Severity.LOW,
+                        f"{volume.get('last_day')} copies of its "
+                        f"{row.key.replace('_', ' ')} cluster arrived in one day, "
+                        f"against {volume.get('baseline_daily_mean')} a day over the "
+                        f"{volume.get('baseline_days')} days before",
+                        {"cluster": row.id, **volume},
+                    )
+                )
+        return repo.add_findings(session, investigation_id, findings)
+
+    def _propagate(
+        self,
+        session: Session,
+        investigation_id: int,
+        built: list[clusters.Built],
+        loaded: list[tuple[EntityRef, MessageFacts]],
+        verdicts: dict[EntityRef, EntityVerdict],
+    ) -> None:
+        """A malicious cluster's verdict reaches the messages of all its members."""
+        threats = sorted(
+            {name for ref, _ in loaded for name in threat_names(verdicts[ref])}
+        ) or ["phish"]
+        changed = sum(
+            clusters.propagate(session, c.row, threats)
+            for c in built
+            if c.row.verdict == Verdict.MALICIOUS.value
+        )
+        if changed:
+            repo.add_log(
+                session,
+                investigation_id,
+                "Propagate cluster verdicts",
+                "completed",
+                f"{changed} message(s) in malicious clusters marked malicious",
+            )
+
     def _find_copies(
         self,
         session: Session,
@@ -774,7 +1120,10 @@ class Heron:
         investigation_id: int,
         loaded: list[tuple[EntityRef, MessageFacts]],
         verdicts: dict[EntityRef, EntityVerdict],
+        built: list[clusters.Built],
     ) -> None:
+        """One soft delete per malicious cluster, for its copies still in mailboxes,
+        and a block of each malicious message's outside sender."""
         started = utcnow()
         expires_at = utcnow() + self.settings.action_expiry
         proposed = 0
@@ -782,14 +1131,17 @@ class Heron:
         # Known limit: a run that no longer finds a message malicious (after new
         # weights or a changed list) leaves the actions proposed earlier pending for
         # a person to reject; withdrawing them needs a status of its own.
+        reaches: dict[str, bool] = {}
+        for cluster in built:
+            if cluster.row.verdict == Verdict.MALICIOUS.value:
+                proposed += self._propose_cluster_delete(
+                    session, investigation_id, cluster, expires_at, notes, reaches
+                )
         for ref, facts in loaded:
             verdict = verdicts[ref]
             if verdict.verdict is not Verdict.MALICIOUS:
                 continue
             reason = "; ".join(f.summary for f in verdict.reasons[:3])
-            proposed += self._propose_soft_delete(
-                session, investigation_id, ref, reason, expires_at, notes
-            )
             proposed += self._propose_block(
                 session, investigation_id, facts, reason, expires_at, notes
             )
@@ -807,49 +1159,73 @@ class Heron:
             started_at=started,
         )
 
-    def _propose_soft_delete(
+    def _reachable(
+        self, session: Session, members: list[Member], reaches: dict[str, bool]
+    ) -> tuple[list[int], list[int], list[str]]:
+        """Member copies a connector can act on, those no longer in a mailbox
+        (prevented), and the mailboxes holding a copy no connector reaches."""
+        reachable, prevented, unreached = [], [], set()
+        for member in members:
+            if not Location(member.location).in_mailbox:
+                prevented.append(member.copy_id)
+                continue
+            if member.mailbox not in reaches:
+                reaches[member.mailbox] = (
+                    self.connector_for(session, member.mailbox) is not None
+                )
+            if reaches[member.mailbox]:
+                reachable.append(member.copy_id)
+            else:
+                unreached.add(member.mailbox)
+        return reachable, prevented, sorted(unreached)
+
+    def _propose_cluster_delete(
         self,
         session: Session,
         investigation_id: int,
-        ref: EntityRef,
-        reason: str,
+        cluster: clusters.Built,
         expires_at: datetime,
         notes: list[str],
+        reaches: dict[str, bool],
     ) -> int:
-        reachable, unreachable, prevented = [], [], []
-        for copy in repo.copies_of(session, ref.value):
-            if not Location(copy.location).in_mailbox:
-                prevented.append(copy.id)
-            elif self.connector_for(session, copy.mailbox) is None:
-                unreachable.append(copy.mailbox)
-            else:
-                reachable.append(copy.id)
-        if unreachable:
-            unreached = (
-                f"no connector reaches {len(unreachable)} mailbox(es) holding a copy: "
-                + ", ".join(unreachable[:10])
+        row = cluster.row
+        reachable, prevented, unreached = self._reachable(
+            session, cluster.members, reaches
+        )
+        label = f"{row.kind} cluster {row.id} ({row.key} {row.value[:80]})"
+        if unreached:
+            message = (
+                f"{label}: no connector reaches {len(unreached)} mailbox(es) holding "
+                "a copy: " + ", ".join(unreached[:10])
             )
-            notes.append(unreached)
+            notes.append(message)
             repo.add_warning(
-                session,
-                investigation_id,
-                "actions",
-                "no-connector",
-                ref.value[:12],
-                unreached,
+                session, investigation_id, "actions", "no-connector", label, message
+            )
+        if prevented:
+            notes.append(
+                f"{label}: {len(prevented)} of its copies are no longer in a mailbox "
+                "(prevented)"
             )
         if not reachable:
             return 0
-        _, new = repo.propose_action(
+        action, new = repo.propose_action(
             session,
             investigation_id,
             "soft_delete",
-            EntityType.MESSAGE.value,
-            ref.value,
-            reason=reason,
-            params={"copies": reachable, "prevented": prevented},
+            EntityType.CLUSTER.value,
+            f"cluster {row.id}: {row.key} {row.value[:200]}",
+            reason=f"{label} is malicious: {row.reason}",
+            params={"cluster_id": row.id, "copies": reachable, "prevented": prevented},
             expires_at=expires_at,
         )
+        if not new and action.status == ActionStatus.PENDING.value:
+            # The cluster ran again: the pending action covers what it holds now.
+            action.params = {
+                **action.params,
+                "copies": reachable,
+                "prevented": prevented,
+            }
         return int(new)
 
     def _propose_block(
@@ -921,11 +1297,102 @@ class Heron:
         return action
 
     def execute(self, action_id: int) -> m.Action:
-        """Run an approved action (again, after an interruption) and settle its case."""
+        """Run an approved action (again, after an interruption) and settle its case.
+
+        An approved soft delete of a cluster runs the cluster's query again first:
+        copies that left the mailboxes since are dropped and counted as remediated,
+        copies that arrived since are added."""
+        with self.store.session() as session:
+            action = actions.get_action(session, action_id)
+            if (
+                action.status == ActionStatus.APPROVED.value
+                and action.params.get("cluster_id")
+                and not action.result.get("targets")
+            ):
+                self._refresh_cluster_action(session, action)
         with self.store.session() as session:
             action = actions.execute(session, action_id, self.connector_for)
             self.settle(session, action.investigation_id)
         return action
+
+    def rerun_cluster(self, cluster_id: int) -> dict[str, Any]:
+        """Run a stored cluster's query again; its view shows what changed."""
+        with self.store.session() as session:
+            row = session.get(m.Cluster, cluster_id)
+            if row is None:
+                raise NotFoundError(
+                    f"no cluster {cluster_id}; `heron clusters list INVESTIGATION` "
+                    "shows them"
+                )
+            cluster = self._run_again(session, row)
+            repo.add_log(
+                session,
+                row.investigation_id,
+                "Run cluster again",
+                "completed",
+                f"cluster {row.id} ({row.key} {row.value[:80]}): {row.copies} copies, "
+                f"{row.last_diff.get('added', 0)} added, "
+                f"{row.last_diff.get('removed', 0)} removed since the last run",
+            )
+            return clusters.view(cluster.row)
+
+    def _run_again(self, session: Session, row: m.Cluster) -> clusters.Built:
+        """The stored cluster run again with its stored query. Its members' messages
+        carry the verdicts propagated to them, so the rule finds what it found."""
+        spec = clusters.Spec(row.kind, row.key, row.value, ExploreQuery())
+        return clusters.run(
+            session,
+            row.investigation_id,
+            spec,
+            ExploreQuery.from_dict(row.query),
+            self._cluster_rules(),
+            source_message=row.source_message,
+            original=Verdict(row.verdict),
+            known_bad=set(),
+            own=frozenset(repo.same_message(session, row.source_message)),
+        )
+
+    def _refresh_cluster_action(self, session: Session, action: m.Action) -> None:
+        row = session.get(m.Cluster, action.params["cluster_id"])
+        if row is None:
+            return
+        cluster = self._run_again(session, row)
+        reachable, prevented, unreached = self._reachable(session, cluster.members, {})
+        approved = set(action.params.get("copies", []))
+        gone = approved - set(reachable)
+        added = set(reachable) - approved
+        action.params = {
+            **action.params,
+            "copies": reachable,
+            "prevented": prevented,
+            "gone": sorted(gone),
+            "before_execution": {
+                "gone": len(gone),
+                "added": len(added),
+                "cluster_verdict": cluster.row.verdict,
+            },
+        }
+        repo.add_log(
+            session,
+            action.investigation_id,
+            "Run cluster again before execution",
+            "completed",
+            f"action {action.id}: cluster {row.id} ({row.key} {row.value[:80]}) now "
+            f"holds {len(reachable)} cop{'y' if len(reachable) == 1 else 'ies'} in "
+            f"mailboxes; {len(gone)} approved cop"
+            f"{'y' if len(gone) == 1 else 'ies'} already gone (counted as remediated), "
+            f"{len(added)} new"
+            + (
+                f"; no connector reaches {len(unreached)} mailbox(es)"
+                if unreached
+                else ""
+            )
+            + (
+                f"; the cluster is now {cluster.row.verdict}"
+                if cluster.row.verdict != Verdict.MALICIOUS.value
+                else ""
+            ),
+        )
 
     def undo(self, action_id: int, *, by: str) -> m.Action:
         with self.store.session() as session:
@@ -957,6 +1424,37 @@ class Heron:
         elif status.is_open:
             investigation.ended_at = None
         return status
+
+
+OPEN_STATUSES = tuple(s.value for s in InvestigationStatus if s.is_open)
+
+
+def _event_message(event: m.EventRecord) -> EntityRef | None:
+    for kind, value in event.entities.get("items", []):
+        if kind == EntityType.MESSAGE.value:
+            return EntityRef(EntityType.MESSAGE, value)
+    return None
+
+
+def url_host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def threat_names(verdict: EntityVerdict) -> list[str]:
+    """The threats a verdict names: malware when a file decided it, else phish."""
+    if not verdict.verdict.is_threat:
+        return []
+    names = {
+        "malware"
+        if finding.entity.type is EntityType.FILE
+        or finding.analyzer in ("attachments", "files", "yara")
+        else "phish"
+        for finding in verdict.reasons
+    }
+    return sorted(names) or ["phish"]
 
 
 def _investigation(session: Session, investigation_id: int) -> m.Investigation:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from heron.engine import clusters
 from heron.engine.service import _investigation
 from heron.store import models as m
 from heron.store import repository as repo
@@ -74,6 +75,7 @@ def investigation_detail(session: Session, investigation_id: int) -> dict[str, A
             c.id: c for sha256 in investigated for c in repo.copies_of(session, sha256)
         }.values()
     ]
+    detail["clusters"] = clusters_of(session, investigation_id)
     detail["actions"] = [
         action_view(a)
         for a in session.scalars(
@@ -106,6 +108,16 @@ def investigation_detail(session: Session, investigation_id: int) -> dict[str, A
         )
     ]
     return detail
+
+
+def clusters_of(session: Session, investigation_id: int) -> list[dict[str, Any]]:
+    _investigation(session, investigation_id)  # an unknown id is a clear error
+    rows = session.scalars(
+        select(m.Cluster)
+        .where(m.Cluster.investigation_id == investigation_id)
+        .order_by(m.Cluster.id)
+    )
+    return [clusters.view(row) for row in rows]
 
 
 def alerts_of(session: Session, investigation_id: int) -> list[dict[str, Any]]:

@@ -256,6 +256,10 @@ def save_copy(
             row.locator = (
                 locator  # first seen as a loose file, now found in the mailbox
             )
+        elif locator and locator != row.locator and location != row.location:
+            # Found again elsewhere in the mailbox: the user or the mail system moved
+            # it (to the trash, to junk) since heron last looked.
+            row.location, row.locator, row.updated_at = location, locator, utcnow()
         return row, False
     row = m.Copy(
         message_sha256=sha256,
