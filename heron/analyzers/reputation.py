@@ -35,7 +35,7 @@ def check_urls(context: AnalyzerContext) -> AnalyzerResult:
     if intel is None or context.lookups.intel_size == 0:
         return AnalyzerResult.not_applicable("no threat-intel feeds are loaded")
     urls = _unique_urls(context.message.every_url())
-    findings = [_url_finding(intel, url) for url in urls]
+    findings = [url_finding(intel, url) for url in urls]
     hits = [f for f in findings if f.severity.rank > 0]
     return AnalyzerResult.from_findings(
         findings,
@@ -96,7 +96,9 @@ def _unique_urls(urls: list[Url]) -> list[Url]:
     return list({u.url: u for u in urls}.values())
 
 
-def _url_finding(intel: IntelLookup, url: Url) -> Finding:
+def url_finding(intel: IntelLookup, url: Url) -> Finding:
+    """What intel says of a url: the url, its host or its organisational domain listed
+    (code ``intel-hit``), else ``not-listed``."""
     entity = EntityRef(EntityType.URL, url.url)
     checks = [("url", url.url, "the url")]
     if is_ip(url.host):

@@ -146,48 +146,68 @@ def ingest(
             mailbox=mailbox.lower() if mailbox else None,
             progress=lambda n: bar.advance(task, n),
         )
+        touched = heron.process() if summary.post_delivery else []
     output.console.print(
         f"stored {summary.copies} new cop{'y' if summary.copies == 1 else 'ies'} "
         f"({summary.duplicates} already known, {summary.warnings} parse warnings, "
         f"{len(summary.errors)} error(s))"
     )
+    if touched:
+        output.console.print(
+            f"{summary.post_delivery} message(s) carry what threat intel or the block "
+            f"list calls malicious: investigation(s) {', '.join(map(str, touched))}"
+        )
     for error in summary.errors:
         output.errors.print(output.styled(("skipped", "yellow"), " ", error))
     if summary.errors:
         raise typer.Exit(1)
 
 
+SenderOpt = Annotated[str, typer.Option(help="From address or envelope sender.")]
+SenderDomainOpt = Annotated[
+    str, typer.Option(help="From domain, its subdomains included.")
+]
+RecipientOpt = Annotated[str, typer.Option(help="Mailbox holding the copy.")]
+SubjectOpt = Annotated[str, typer.Option(help="Text the subject contains.")]
+UrlOpt = Annotated[str, typer.Option(help="A whole link (after unwrapping).")]
+UrlDomainOpt = Annotated[
+    str, typer.Option(help="Domain a link goes to (its organisational domain).")
+]
+FileHashOpt = Annotated[
+    str, typer.Option(help="sha256 of an attached file (or one in an archive).")
+]
+SendingIpOpt = Annotated[
+    str, typer.Option(help="Public address that handed the message over.")
+]
+VerdictOpt = Annotated[
+    Verdict | None,
+    typer.Option(help="The message's latest verdict.", case_sensitive=False),
+]
+LocationOpt = Annotated[
+    Location | None, typer.Option(help="Latest location.", case_sensitive=False)
+]
+SinceOpt = Annotated[
+    datetime | None, typer.Option(help="Received at or after (UTC if no zone).")
+]
+UntilOpt = Annotated[
+    datetime | None, typer.Option(help="Received before (UTC if no zone).")
+]
+
+
 @app.command()
 def explore(
-    sender: Annotated[str, typer.Option(help="From address or envelope sender.")] = "",
-    sender_domain: Annotated[
-        str, typer.Option(help="From domain, its subdomains included.")
-    ] = "",
-    recipient: Annotated[str, typer.Option(help="Mailbox holding the copy.")] = "",
-    subject: Annotated[str, typer.Option(help="Text the subject contains.")] = "",
-    url: Annotated[str, typer.Option(help="A whole link (after unwrapping).")] = "",
-    url_domain: Annotated[
-        str, typer.Option(help="Domain a link goes to (its organisational domain).")
-    ] = "",
-    file_hash: Annotated[
-        str, typer.Option(help="sha256 of an attached file (or one in an archive).")
-    ] = "",
-    sending_ip: Annotated[
-        str, typer.Option(help="Public address that handed the message over.")
-    ] = "",
-    verdict: Annotated[
-        Verdict | None,
-        typer.Option(help="The message's latest verdict.", case_sensitive=False),
-    ] = None,
-    location: Annotated[
-        Location | None, typer.Option(help="Latest location.", case_sensitive=False)
-    ] = None,
-    since: Annotated[
-        datetime | None, typer.Option(help="Received at or after (UTC if no zone).")
-    ] = None,
-    until: Annotated[
-        datetime | None, typer.Option(help="Received before (UTC if no zone).")
-    ] = None,
+    sender: SenderOpt = "",
+    sender_domain: SenderDomainOpt = "",
+    recipient: RecipientOpt = "",
+    subject: SubjectOpt = "",
+    url: UrlOpt = "",
+    url_domain: UrlDomainOpt = "",
+    file_hash: FileHashOpt = "",
+    sending_ip: SendingIpOpt = "",
+    verdict: VerdictOpt = None,
+    location: LocationOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
     limit: Annotated[
         int, typer.Option(min=1, max=10_000, help="Copies listed; counts cover all.")
     ] = 100,
@@ -295,12 +315,58 @@ def report(
 @app.command()
 def investigate(
     files: Annotated[
-        list[Path],
+        list[Path] | None,
         typer.Argument(help="Messages to investigate (eml, msg, mbox, folders)."),
-    ],
+    ] = None,
+    sender: SenderOpt = "",
+    sender_domain: SenderDomainOpt = "",
+    recipient: RecipientOpt = "",
+    subject: SubjectOpt = "",
+    url: UrlOpt = "",
+    url_domain: UrlDomainOpt = "",
+    file_hash: FileHashOpt = "",
+    sending_ip: SendingIpOpt = "",
+    verdict: VerdictOpt = None,
+    location: LocationOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
     json_: JsonFlag = False,
 ) -> None:
-    """Report and investigate each file as the suspicious message itself."""
+    """Investigate files as the suspicious messages themselves, or, with explorer
+    filters instead of files, the delivered messages matching them (one manual
+    investigation; --recipient investigates a mailbox, --sender a sender)."""
+    query = ExploreQuery(
+        sender=sender,
+        sender_domain=sender_domain,
+        recipient=recipient,
+        subject_contains=subject,
+        url=url,
+        url_domain=url_domain,
+        file_hash=file_hash,
+        sending_ip=sending_ip,
+        verdict=verdict,
+        location=location,
+        since=_utc(since),
+        until=_utc(until),
+    )
+    if files and query.to_dict():
+        output.error("error:", "give files or explorer filters, not both")
+        raise typer.Exit(2)
+    if not files:
+        if not query.to_dict():
+            output.error("error:", "give files to investigate, or explorer filters")
+            raise typer.Exit(2)
+        with _heron() as heron:
+            investigation_id, matched = heron.investigate_query(
+                query, by=heron.settings.operator
+            )
+            with heron.store.session() as session:
+                detail = views.investigation_detail(session, investigation_id)
+        if json_:
+            output.json_line({**detail, "matched_messages": matched})
+        else:
+            output.investigation(detail)
+        return
     with _heron() as heron:
         submissions = _submit_all(heron, files)
         with _progress(len(submissions), "investigate") as bar:
@@ -313,6 +379,65 @@ def investigate(
     if missing:
         output.error("error:", f"no such file or folder: {', '.join(missing)}")
         raise typer.Exit(1)
+
+
+@app.command()
+def process(json_: JsonFlag = False) -> None:
+    """Turn waiting events (post-delivery finds, click alerts) into alerts and run the
+    investigations they open or join."""
+    with _heron() as heron:
+        touched = heron.process()
+        with heron.store.session() as session:
+            rows = [
+                views.investigation_summary(
+                    session, views.investigation_row(session, i)
+                )
+                for i in touched
+            ]
+    if json_:
+        output.json_line({"investigations": rows})
+        return
+    output.table(
+        f"Investigations run: {len(rows)}",
+        ["id", "name", "status", "verdict", "pending actions"],
+        [
+            [r["id"], r["name"], r["status"], r["verdict"], r["pending_actions"]]
+            for r in rows
+        ],
+    )
+
+
+@app.command()
+def clicks(
+    paths: Annotated[list[Path], typer.Argument(help="JSON-lines click logs.")],
+    json_: JsonFlag = False,
+) -> None:
+    """Ingest url clicks (one JSON object per line: type url.clicked, user, url,
+    time, message); a click on a malicious url raises a click alert."""
+    stored = raised = 0
+    warnings: list[str] = []
+    with _heron() as heron:
+        for path in paths:
+            count, alerts, problems = heron.ingest_clicks(path)
+            stored, raised = stored + count, raised + alerts
+            warnings.extend(problems)
+        touched = heron.process() if raised else []
+    if json_:
+        output.json_line(
+            {
+                "clicks": stored,
+                "click_alerts": raised,
+                "investigations": touched,
+                "warnings": warnings,
+            }
+        )
+    else:
+        output.console.print(
+            f"stored {stored} click(s); {raised} on malicious urls raised alerts"
+            + (f" (investigations {', '.join(map(str, touched))})" if touched else "")
+        )
+        for warning in warnings:
+            output.warn(warning)
 
 
 def _submit_all(heron: Heron, files: list[Path]) -> list[Submission]:
@@ -683,17 +808,32 @@ def lists_add(
     kind: Annotated[str, typer.Argument(help="sender, domain, url, sha256 or ip")],
     value: str,
 ) -> None:
-    """Add an entry, e.g. `heron lists add block domain evil.test`."""
+    """Add an entry, e.g. `heron lists add block domain evil.test`. A blocked url,
+    domain or file is looked for in delivered mail: copies still in mailboxes raise
+    a post-delivery alert and its investigation."""
     entry = _entry(list_, kind, value)
-    with _heron() as heron, heron.store.session() as session:
-        repo.add_list_entry(
-            session,
-            entry.list,
-            entry.kind,
-            entry.value,
-            f"added by {heron.settings.operator}",
-        )
+    with _heron() as heron:
+        if entry.list == "block":
+            entry, raised = heron.block(
+                entry.kind, entry.value, by=heron.settings.operator
+            )
+            touched = heron.process() if raised else []
+        else:
+            with heron.store.session() as session:
+                repo.add_list_entry(
+                    session,
+                    entry.list,
+                    entry.kind,
+                    entry.value,
+                    f"added by {heron.settings.operator}",
+                )
+            raised, touched = 0, []
     output.console.print(f"{entry.list} {entry.kind} {entry.value}")
+    if raised:
+        output.console.print(
+            f"{raised} delivered message(s) carry it: investigation(s) "
+            + ", ".join(map(str, touched))
+        )
 
 
 @lists_app.command("remove")

@@ -28,27 +28,47 @@ class Playbook:
     steps: tuple[PlaybookStep, ...]
 
 
+# What every investigation of an email message runs, whatever raised it.
+EMAIL_STEPS: tuple[PlaybookStep, ...] = (
+    PlaybookStep("Extract indicators", "indicators"),
+    PlaybookStep("Check sender authentication", "authentication"),
+    PlaybookStep("Check sender and reply-to", "sender"),
+    PlaybookStep("Check for impersonation", "impersonation"),
+    PlaybookStep("Check first contact and new domains", "history"),
+    PlaybookStep("Check content", "content"),
+    PlaybookStep("Check how links are built", "links", when="has_urls"),
+    PlaybookStep("Check URL reputation", "url-reputation", when="has_urls"),
+    PlaybookStep("Check attachments", "attachments", when="has_attachments"),
+    PlaybookStep("Check what files hold", "file-contents", when="has_attachments"),
+    PlaybookStep("Check file reputation", "file-reputation", when="has_attachments"),
+    PlaybookStep("Match YARA rules", "yara"),
+    PlaybookStep("Check sending ip reputation", "ip-reputation"),
+    PlaybookStep("Check organisation allow and block lists", "org-lists"),
+)
+
 USER_REPORTED_MESSAGE = Playbook(
     name="user-reported-message",
     description="Investigate a message a user reported as phishing or malware.",
-    steps=(
-        PlaybookStep("Extract indicators", "indicators"),
-        PlaybookStep("Check sender authentication", "authentication"),
-        PlaybookStep("Check sender and reply-to", "sender"),
-        PlaybookStep("Check for impersonation", "impersonation"),
-        PlaybookStep("Check first contact and new domains", "history"),
-        PlaybookStep("Check content", "content"),
-        PlaybookStep("Check how links are built", "links", when="has_urls"),
-        PlaybookStep("Check URL reputation", "url-reputation", when="has_urls"),
-        PlaybookStep("Check attachments", "attachments", when="has_attachments"),
-        PlaybookStep("Check what files hold", "file-contents", when="has_attachments"),
-        PlaybookStep(
-            "Check file reputation", "file-reputation", when="has_attachments"
-        ),
-        PlaybookStep("Match YARA rules", "yara"),
-        PlaybookStep("Check sending ip reputation", "ip-reputation"),
-        PlaybookStep("Check organisation allow and block lists", "org-lists"),
-    ),
+    steps=EMAIL_STEPS,
+)
+POST_DELIVERY_MESSAGE = Playbook(
+    name="post-delivery-message",
+    description="Investigate delivered mail carrying a url or file found malicious "
+    "after delivery.",
+    steps=EMAIL_STEPS,
+)
+URL_CLICK = Playbook(
+    name="url-click",
+    description="Investigate the message whose malicious url a user clicked.",
+    steps=EMAIL_STEPS,
+)
+MANUAL_EMAIL = Playbook(
+    name="manual-investigation",
+    description="Investigate the messages an analyst chose in the explorer.",
+    steps=EMAIL_STEPS,
 )
 
-PLAYBOOKS: dict[str, Playbook] = {p.name: p for p in (USER_REPORTED_MESSAGE,)}
+PLAYBOOKS: dict[str, Playbook] = {
+    p.name: p
+    for p in (USER_REPORTED_MESSAGE, POST_DELIVERY_MESSAGE, URL_CLICK, MANUAL_EMAIL)
+}

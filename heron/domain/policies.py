@@ -26,7 +26,40 @@ USER_REPORTED = AlertPolicy(
     description="A user reported a message as phishing or malware.",
 )
 
-BUILTIN_POLICIES: tuple[AlertPolicy, ...] = (USER_REPORTED,)
+URL_REMOVED_AFTER_DELIVERY = AlertPolicy(
+    name="Email messages containing malicious URL removed after delivery",
+    severity="informational",
+    category="Threat management",
+    event_type="post_delivery.url",
+    playbook="post-delivery-message",
+    description="Delivered mail carries a url that threat intel or the block list "
+    "called malicious after it arrived.",
+)
+FILE_REMOVED_AFTER_DELIVERY = AlertPolicy(
+    name="Email messages containing malicious file removed after delivery",
+    severity="informational",
+    category="Threat management",
+    event_type="post_delivery.file",
+    playbook="post-delivery-message",
+    description="Delivered mail carries a file that threat intel or the block list "
+    "called malicious after it arrived.",
+)
+URL_CLICK_DETECTED = AlertPolicy(
+    name="A potentially malicious URL click was detected",
+    severity="high",
+    category="Threat management",
+    event_type="url.click_detected",
+    playbook="url-click",
+    description="A user clicked a url that is malicious, or turned malicious within "
+    "48 hours after the click.",
+)
+
+BUILTIN_POLICIES: tuple[AlertPolicy, ...] = (
+    USER_REPORTED,
+    URL_REMOVED_AFTER_DELIVERY,
+    FILE_REMOVED_AFTER_DELIVERY,
+    URL_CLICK_DETECTED,
+)
 
 
 def policies_for(

@@ -51,3 +51,11 @@ def normalise_url(url: str) -> str:
     if port and (scheme, port) not in (("http", 80), ("https", 443)):
         netloc = f"{netloc}:{port}"
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+
+
+def url_host(url: str) -> str:
+    """The host of a url in lower case, "" when it has none or cannot be read."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""

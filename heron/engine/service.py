@@ -9,15 +9,15 @@ different investigations run in parallel on the task runner.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -26,15 +26,17 @@ from heron.actions import service as actions
 from heron.analyzers import Lookups
 from heron.analyzers.indicators import message_entities
 from heron.analyzers.lexicon import FREEMAIL, HostLists
+from heron.analyzers.reputation import url_finding
 from heron.config import Settings
 from heron.connectors.base import Connector
 from heron.connectors.maildir import MaildirConnector, folder_location
 from heron.domain import scoring
 from heron.domain.entities import EntityRef, EntityType, EntityVerdict, Event, Finding
 from heron.domain.names import organisational_domain
-from heron.domain.playbooks import PLAYBOOKS
+from heron.domain.playbooks import MANUAL_EMAIL, PLAYBOOKS
 from heron.domain.policies import BUILTIN_POLICIES, AlertPolicy, policies_for
 from heron.domain.status import settled_status
+from heron.domain.urls import url_host
 from heron.domain.verdicts import (
     ActionStatus,
     InvestigationStatus,
@@ -43,20 +45,23 @@ from heron.domain.verdicts import (
     Verdict,
     worst,
 )
-from heron.engine import clusters
+from heron.engine import clusters, post_delivery
 from heron.engine.playbook import StepRun, run_steps
+from heron.engine.post_delivery import FileJudge, UrlJudge
 from heron.engine.runner import InProcessRunner, TaskRunner
 from heron.errors import ConfigError, ConnectorError, MailParseError, NotFoundError
+from heron.ingest.clicks import read_clicks
 from heron.intel.dns_records import record_source
 from heron.intel.feeds import load_feeds
 from heron.intel.lists import ListEntry, OrgLists
 from heron.intel.model import IntelIndex
 from heron.intel.yara_rules import YaraRules, load_rules
-from heron.mail.facts import Limits, MessageFacts
+from heron.mail.facts import Limits, MessageFacts, Url
 from heron.mail.parse import parse_message
 from heron.mail.report import unwrap_report
 from heron.mail.sources import iter_mail
 from heron.mail.verification import verify
+from heron.store import explorer
 from heron.store import models as m
 from heron.store import repository as repo
 from heron.store.explorer import ExploreQuery, Member
@@ -69,6 +74,12 @@ Progress = Callable[[int], None]
 
 # How many reasons a verdict keeps: the findings worth most, enough to read at a glance.
 REASONS_KEPT = 8
+# Parsed messages an ingest run keeps, so that copies of one message parse once.
+PARSED_KEPT = 256
+# New messages an ingest run checks against intel at a time.
+SCAN_BATCH = 500
+# Messages a manual investigation takes at most; the explorer counts the rest.
+MAX_MANUAL_MESSAGES = 200
 
 
 @dataclass
@@ -80,6 +91,8 @@ class IngestSummary:
     duplicates: int = 0
     errors: list[str] = field(default_factory=list)
     warnings: int = 0
+    # Post-delivery events the new copies raised (they carry what intel lists).
+    post_delivery: int = 0
 
 
 @dataclass
@@ -147,7 +160,9 @@ class Heron:
                     warning.where,
                     warning.message,
                 )
-            self._record_intel_change(self._intel)
+            if self._record_intel_change(self._intel):
+                # Mail delivered before the change may carry what it now lists.
+                self.scan_delivered(origin="intel")
         return self._intel
 
     @property
@@ -169,7 +184,9 @@ class Heron:
             paths.append(default)
         return paths
 
-    def _record_intel_change(self, index: IntelIndex) -> None:
+    def _record_intel_change(self, index: IntelIndex) -> bool:
+        """Record ``intel.changed`` when the feeds differ from those seen last;
+        True when they did."""
         fingerprint = _feeds_fingerprint(self._intel_paths())
         with self.store.session() as session:
             last = session.scalar(
@@ -179,9 +196,9 @@ class Heron:
                 .limit(1)
             )
             if last is not None and last.payload.get("fingerprint") == fingerprint:
-                return
+                return False
             if last is None and not index.feeds:
-                return
+                return False
             payload = {
                 "fingerprint": fingerprint,
                 "feeds": index.feeds,
@@ -191,6 +208,7 @@ class Heron:
             repo.save_event(
                 session, Event("intel.changed", utcnow(), "intel", (), payload)
             )
+        return True
 
     def lookups(self, session: Session) -> Lookups:
         return Lookups(
@@ -277,6 +295,9 @@ class Heron:
         in a Maildir can be acted on; a loose file with ``mailbox`` is recorded only.
         """
         summary = IngestSummary()
+        # The same bytes delivered to several mailboxes are read once per run.
+        recent: dict[str, MessageFacts] = {}
+        fresh: list[str] = []
         for item in iter_mail(paths, self.limits):
             if progress:
                 progress(1)
@@ -286,16 +307,28 @@ class Heron:
                     f"{item.source}: {item.error or 'no mailbox: pass --mailbox'}"
                 )
                 continue
-            try:
-                facts = parse_message(item.raw, self.limits)
-            except MailParseError as exc:
-                summary.errors.append(f"{item.source}: {exc}")
-                continue
+            digest = hashlib.sha256(item.raw).hexdigest()
+            facts = recent.get(digest)
+            if facts is None:
+                try:
+                    facts = parse_message(item.raw, self.limits)
+                except MailParseError as exc:
+                    summary.errors.append(f"{item.source}: {exc}")
+                    continue
+                if len(recent) >= PARSED_KEPT:
+                    recent.pop(next(iter(recent)))
+                recent[digest] = facts
             summary.warnings += len(facts.all_warnings())
             try:
-                self._store_copy(item.raw, facts, owner, item, summary)
+                if self._store_copy(item.raw, facts, owner, item, summary):
+                    fresh.append(facts.sha256)
             except ConnectorError as exc:
                 summary.errors.append(f"{item.source}: {exc}")
+            if len(fresh) >= SCAN_BATCH:
+                summary.post_delivery += self.scan_delivered(fresh, origin="ingest")
+                fresh = []
+        if fresh:
+            summary.post_delivery += self.scan_delivered(fresh, origin="ingest")
         return summary
 
     def _store_copy(
@@ -305,7 +338,8 @@ class Heron:
         owner: str,
         item: Any,
         summary: IngestSummary,
-    ) -> None:
+    ) -> bool:
+        """Store one copy; True when it is new."""
         self.store.blobs.put(raw)
         maildir_root, locator = None, ""
         if item.folder is not None:  # iter_mail found it inside a Maildir
@@ -324,7 +358,7 @@ class Heron:
                 session, facts.sha256, owner, location.value, locator, facts.date
             )
             if new:
-                repo.save_event(
+                delivered = repo.save_event(
                     session,
                     Event(
                         "message.delivered",
@@ -341,13 +375,15 @@ class Heron:
                         },
                     ),
                 )
+                delivered.processed_at = utcnow()  # a fact no policy alerts on
             return new
 
         if self.store.retrying(store):
             summary.messages += 1
             summary.copies += 1
-        else:
-            summary.duplicates += 1
+            return True
+        summary.duplicates += 1
+        return False
 
     def reindex(self, batch: int = 200) -> tuple[int, list[str]]:
         """Index again every stored message an older heron indexed: read its blob,
@@ -492,6 +528,142 @@ class Heron:
         )
         return submission
 
+    # -- post-delivery detection -----------------------------------------------------
+
+    def _judges(self, session: Session) -> tuple[UrlJudge, FileJudge]:
+        """What makes a url or file malicious now: threat intel, then the block list
+        (an allow-list entry that matches more narrowly wins)."""
+        intel = self.intel
+        lists = self.org_lists(session)
+
+        def judge_url(url: str, host: str) -> str:
+            finding = url_finding(intel, Url(url, "index", host))
+            if finding.code == "intel-hit":
+                return finding.summary
+            match = lists.match_url(url)
+            if match is not None and match.list == "block":
+                return f"the block list holds {match.kind} {match.value}"
+            return ""
+
+        def judge_file(digest: str) -> str:
+            hits = intel.lookup("sha256", digest)
+            if hits:
+                return f"the file's sha256 is listed in {', '.join(sorted({h.feed for h in hits}))}"
+            match = lists.match_hash(digest)
+            if match is not None and match.list == "block":
+                return f"the block list holds sha256 {match.value}"
+            return ""
+
+        return judge_url, judge_file
+
+    def scan_delivered(
+        self, only: Iterable[str] | None = None, *, origin: str = "intel"
+    ) -> int:
+        """Raise a post-delivery event for every delivered message (``only`` these,
+        when given) still in a mailbox that carries a url or file now malicious, and a
+        click alert for every click of the last 48 hours on a url now malicious.
+        Returns how many post-delivery events were raised; ``process`` turns them
+        into alerts and investigations."""
+        intel = self.intel
+        with self.store.session() as session:
+            if not len(intel) and not any(
+                e.list == "block" for e in repo.list_entries(session)
+            ):
+                return 0  # nothing is malicious yet: nothing to look for
+            judge_url, judge_file = self._judges(session)
+            hits = post_delivery.scan(
+                session,
+                judge_url,
+                judge_file,
+                since=utcnow() - self.settings.cluster_lookback,
+                only=only,
+            )
+            raised = post_delivery.raise_events(session, hits, origin)
+            if only is None:
+                post_delivery.alert_clicks(session, judge_url, turned_bad_at=utcnow())
+        if raised:
+            log.info("post-delivery: %s message(s) found by %s", raised, origin)
+        return raised
+
+    def block(self, kind: str, value: str, *, by: str) -> tuple[ListEntry, int]:
+        """Put an entry on the block list and look through delivered mail for it:
+        returns the entry and how many post-delivery events it raised."""
+        entry = ListEntry(kind, value, "block")
+        with self.store.session() as session:
+            repo.add_list_entry(
+                session, "block", entry.kind, entry.value, f"added by {by}"
+            )
+        raised = 0
+        if entry.kind in ("url", "domain", "sha256"):
+            raised = self.scan_delivered(origin=f"block list ({by})")
+        return entry, raised
+
+    def ingest_clicks(self, path: Path) -> tuple[int, int, list[str]]:
+        """Store the clicks of a JSON-lines click log; a click on a url malicious now
+        raises a click alert event. Returns clicks stored, alerts raised, warnings."""
+        clicks = read_clicks(path)
+        intel = self.intel  # noqa: F841  (loaded before the session opens)
+        with self.store.session() as session:
+            ids = post_delivery.record_clicks(session, clicks.clicks, str(path))
+            judge_url, _ = self._judges(session)
+            raised = post_delivery.alert_clicks(session, judge_url, click_ids=ids)
+        return len(ids), raised, clicks.warnings
+
+    # -- manual investigations -------------------------------------------------------
+
+    def investigate_query(self, query: ExploreQuery, *, by: str) -> tuple[int, int]:
+        """Investigate the messages of the explorer's matching copies, as an analyst
+        does from the explorer: one investigation of up to ``MAX_MANUAL_MESSAGES``
+        messages, newest first. Returns its id and how many messages matched."""
+        with self.store.session() as session:
+            conditions, _ = explorer.conditions_for(session, query)
+            shas = list(
+                session.scalars(
+                    select(m.Copy.message_sha256)
+                    .join(m.Message, m.Message.sha256 == m.Copy.message_sha256)
+                    .where(*conditions)
+                    .group_by(m.Copy.message_sha256)
+                    .order_by(func.max(m.Copy.received_at).desc())
+                    .limit(MAX_MANUAL_MESSAGES + 1)
+                )
+            )
+            if not shas:
+                raise NotFoundError(
+                    f"no delivered copy matches {query.describe()}; `heron explore` "
+                    "with the same filters shows what the store holds"
+                )
+            taken = shas[:MAX_MANUAL_MESSAGES]
+            investigation = m.Investigation(
+                name=f"Manual investigation: {query.describe()[:200]}",
+                playbook=MANUAL_EMAIL.name,
+                status=InvestigationStatus.QUEUED.value,
+            )
+            session.add(investigation)
+            session.flush()
+            repo.add_log(
+                session,
+                investigation.id,
+                "Investigation started",
+                "completed",
+                f"started by {by} from the explorer ({query.describe()}): "
+                f"{len(taken)} message(s)"
+                + (
+                    f"; more matched, the newest {MAX_MANUAL_MESSAGES} are taken"
+                    if len(shas) > len(taken)
+                    else ""
+                ),
+            )
+            for sha256 in taken:
+                repo.add_entity(
+                    session,
+                    investigation.id,
+                    EntityRef(EntityType.MESSAGE, sha256),
+                    role="investigated",
+                )
+            investigation_id = investigation.id
+        self._run_guarded(investigation_id)
+        return investigation_id, len(shas)
+
     # -- events to investigations --------------------------------------------------
 
     def process(self, progress: Progress | None = None) -> list[int]:
@@ -524,7 +696,10 @@ class Heron:
             with self.store.session() as session:
                 event = session.scalar(
                     select(m.EventRecord)
-                    .where(m.EventRecord.processed_at.is_(None))
+                    .where(
+                        m.EventRecord.processed_at.is_(None),
+                        m.EventRecord.type.in_(ALERTING_EVENTS),
+                    )
                     .order_by(m.EventRecord.id)
                     .limit(1)
                 )
@@ -535,6 +710,8 @@ class Heron:
                     return touched
                 for policy in policies:
                     investigation_id, new = self._raise_alert(session, policy, event)
+                    if investigation_id is None:
+                        continue
                     if new:
                         opened.add(investigation_id)
                     if investigation_id not in touched:
@@ -543,17 +720,35 @@ class Heron:
 
     def _would_open(self, session: Session, event: m.EventRecord) -> bool:
         message = _event_message(event)
-        return message is None or self._open_investigation_for(session, message) is None
+        return (
+            message is not None
+            and self._open_investigation_for(session, message) is None
+        )
 
     def _raise_alert(
         self, session: Session, policy: AlertPolicy, event: m.EventRecord
-    ) -> tuple[int, bool]:
+    ) -> tuple[int | None, bool]:
         """The alert the policy raises for the event, in the investigation it opens
-        or joins; True when the investigation is new."""
+        or joins (None for an alert about no message); True when it is new."""
         entities = [
             EntityRef(EntityType(t), v) for t, v in event.entities.get("items", [])
         ]
-        message = next(e for e in entities if e.type is EntityType.MESSAGE)
+        message = next((e for e in entities if e.type is EntityType.MESSAGE), None)
+        if message is None:
+            # Known limit: an alert about no stored message (a click whose message
+            # heron never saw) is recorded, but opens no investigation.
+            session.add(
+                m.Alert(
+                    policy=policy.name,
+                    name=policy.name,
+                    severity=policy.severity,
+                    category=policy.category,
+                    entities=event.entities,
+                    event_id=event.id,
+                )
+            )
+            session.flush()
+            return None, False
         row = session.get(m.Message, message.value)
         subject = row.subject if row else ""
         alert = m.Alert(
@@ -595,10 +790,18 @@ class Heron:
         alert.investigation_id = investigation.id
         repo.add_entity(session, investigation.id, message, role="investigated")
         for entity in entities:
-            if entity.type is EntityType.MAILBOX and event.type == "message.reported":
-                repo.add_entity(
-                    session, investigation.id, entity, role="reporter", parent=message
-                )
+            if entity.type is EntityType.MESSAGE:
+                continue
+            reporter = (
+                entity.type is EntityType.MAILBOX and event.type == "message.reported"
+            )
+            repo.add_entity(
+                session,
+                investigation.id,
+                entity,
+                role="reporter" if reporter else "related",
+                parent=message,
+            )
         session.flush()
         return investigation.id, joined is None
 
@@ -1427,6 +1630,7 @@ class Heron:
 
 
 OPEN_STATUSES = tuple(s.value for s in InvestigationStatus if s.is_open)
+ALERTING_EVENTS = tuple(sorted({p.event_type for p in BUILTIN_POLICIES}))
 
 
 def _event_message(event: m.EventRecord) -> EntityRef | None:
@@ -1434,13 +1638,6 @@ def _event_message(event: m.EventRecord) -> EntityRef | None:
         if kind == EntityType.MESSAGE.value:
             return EntityRef(EntityType.MESSAGE, value)
     return None
-
-
-def url_host(url: str) -> str:
-    try:
-        return (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return ""
 
 
 def threat_names(verdict: EntityVerdict) -> list[str]:
@@ -1531,8 +1728,6 @@ def _not_the_reporters_wrapper(kind: str, wrapper_from: str, reporter: str) -> b
 
 def _feeds_fingerprint(paths: list[Path]) -> str:
     """A digest of which feed files exist, their sizes and modification times."""
-    import hashlib
-
     digest = hashlib.sha256()
     for root in paths:
         files = (

@@ -46,6 +46,10 @@ def investigation_summary(session: Session, row: m.Investigation) -> dict[str, A
     }
 
 
+def investigation_row(session: Session, investigation_id: int) -> m.Investigation:
+    return _investigation(session, investigation_id)
+
+
 def list_investigations(session: Session, limit: int = 100) -> list[dict[str, Any]]:
     rows = session.scalars(
         select(m.Investigation).order_by(m.Investigation.id.desc()).limit(limit)

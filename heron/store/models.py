@@ -173,6 +173,7 @@ class MessageUrl(Base):
     )
     url_key: Mapped[str] = mapped_column(SafeString(40), index=True)
     url: Mapped[str] = mapped_column(SafeText)
+    host: Mapped[str] = mapped_column(SafeString(255), index=True, default="")
 
 
 class MessageFile(Base):

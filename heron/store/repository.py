@@ -21,7 +21,7 @@ from heron.domain.entities import EntityRef, Event, Finding
 from heron.domain.names import organisational_domain
 from heron.errors import ConnectorError
 from heron.mail import fingerprint
-from heron.mail.facts import MessageFacts, SenderHistory
+from heron.mail.facts import MessageFacts, SenderHistory, Url
 from heron.mail.urls import visible_text
 from heron.store import models as m
 from heron.store.blobs import BlobStore
@@ -113,13 +113,18 @@ def index_message(
         for domain in link_domains(facts)
         if domain not in have["domains"]
     )
-    urls: dict[str, str] = {}
+    urls: dict[str, Url] = {}
     for url in facts.every_url():
-        urls.setdefault(row_key(url.url), url.url)
+        urls.setdefault(row_key(url.url), url)
         if len(urls) >= MAX_INDEXED_URLS:
             break
     session.add_all(
-        m.MessageUrl(message_sha256=row.sha256, url_key=key, url=url)
+        m.MessageUrl(
+            message_sha256=row.sha256,
+            url_key=key,
+            url=url.url,
+            host=url.host.lower()[:255],
+        )
         for key, url in urls.items()
         if key not in have["urls"]
     )

@@ -60,9 +60,11 @@ def upgrade() -> None:
         "message_urls",
         sa.Column("url_key", sa.String(length=40), nullable=False),
         sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("host", sa.String(length=255), nullable=False),
         unique=("url_key", "uq_message_url"),
     )
     op.create_index("ix_message_urls_url_key", "message_urls", ["url_key"])
+    op.create_index("ix_message_urls_host", "message_urls", ["host"])
     _message_table(
         "message_files",
         sa.Column("sha256", sa.String(length=64), nullable=False),
