@@ -74,10 +74,8 @@ Progress = Callable[[int], None]
 
 # How many reasons a verdict keeps: the findings worth most, enough to read at a glance.
 REASONS_KEPT = 8
-# Parsed messages an ingest run keeps, so that copies of one message parse once.
-PARSED_KEPT = 256
-# New messages an ingest run checks against intel at a time.
-SCAN_BATCH = 500
+# Copies an ingest run stores per transaction.
+INGEST_BATCH = 200
 # Messages a manual investigation takes at most; the explorer counts the rest.
 MAX_MANUAL_MESSAGES = 200
 
@@ -93,6 +91,18 @@ class IngestSummary:
     warnings: int = 0
     # Post-delivery events the new copies raised (they carry what intel lists).
     post_delivery: int = 0
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A copy read by an ingest run, waiting for its batch to be stored."""
+
+    sha256: str
+    raw: bytes
+    owner: str
+    source: str
+    location: str
+    locator: str
 
 
 @dataclass
@@ -295,9 +305,11 @@ class Heron:
         in a Maildir can be acted on; a loose file with ``mailbox`` is recorded only.
         """
         summary = IngestSummary()
-        # The same bytes delivered to several mailboxes are read once per run.
-        recent: dict[str, MessageFacts] = {}
-        fresh: list[str] = []
+        # When each message met in this run was sent (its Date): copies of a message
+        # already stored, or met earlier in the run, are not parsed again.
+        dates: dict[str, datetime | None] = {}
+        mailboxes: dict[tuple[str, str, str], str] = {}
+        batch: list[_Pending] = []
         for item in iter_mail(paths, self.limits):
             if progress:
                 progress(1)
@@ -307,83 +319,119 @@ class Heron:
                     f"{item.source}: {item.error or 'no mailbox: pass --mailbox'}"
                 )
                 continue
-            digest = hashlib.sha256(item.raw).hexdigest()
-            facts = recent.get(digest)
-            if facts is None:
-                try:
-                    facts = parse_message(item.raw, self.limits)
-                except MailParseError as exc:
-                    summary.errors.append(f"{item.source}: {exc}")
-                    continue
-                if len(recent) >= PARSED_KEPT:
-                    recent.pop(next(iter(recent)))
-                recent[digest] = facts
-            summary.warnings += len(facts.all_warnings())
-            try:
-                if self._store_copy(item.raw, facts, owner, item, summary):
-                    fresh.append(facts.sha256)
-            except ConnectorError as exc:
-                summary.errors.append(f"{item.source}: {exc}")
-            if len(fresh) >= SCAN_BATCH:
-                summary.post_delivery += self.scan_delivered(fresh, origin="ingest")
-                fresh = []
-        if fresh:
-            summary.post_delivery += self.scan_delivered(fresh, origin="ingest")
+            root, locator = None, ""
+            if item.folder is not None:  # iter_mail found it inside a Maildir
+                root, locator = _maildir_locator(Path(item.source), item.folder)
+            problem = self._mailbox_ready(owner, root, mailboxes)
+            if problem:
+                summary.errors.append(f"{item.source}: {problem}")
+                continue
+            batch.append(
+                _Pending(
+                    hashlib.sha256(item.raw).hexdigest(),
+                    item.raw,
+                    owner,
+                    item.source,
+                    folder_location(item.folder).value,
+                    locator,
+                )
+            )
+            if len(batch) >= INGEST_BATCH:
+                self._store_batch(batch, dates, summary)
+                batch = []
+        if batch:
+            self._store_batch(batch, dates, summary)
         return summary
 
-    def _store_copy(
+    def _mailbox_ready(
         self,
-        raw: bytes,
-        facts: MessageFacts,
         owner: str,
-        item: Any,
+        root: Path | None,
+        known: dict[tuple[str, str, str], str],
+    ) -> str:
+        """Record the mailbox once per run; the problem with it, or ""."""
+        connector, locator = (
+            ("maildir", str(root.resolve())) if root is not None else ("none", "")
+        )
+        key = (owner, connector, locator)
+        if key not in known:
+            try:
+                self.store.retrying(
+                    lambda session: repo.save_mailbox(
+                        session, owner, connector, locator
+                    )
+                )
+                known[key] = ""
+            except ConnectorError as exc:
+                known[key] = str(exc)
+        return known[key]
+
+    def _store_batch(
+        self,
+        batch: list[_Pending],
+        dates: dict[str, datetime | None],
         summary: IngestSummary,
-    ) -> bool:
-        """Store one copy; True when it is new."""
-        self.store.blobs.put(raw)
-        maildir_root, locator = None, ""
-        if item.folder is not None:  # iter_mail found it inside a Maildir
-            maildir_root, locator = _maildir_locator(Path(item.source), item.folder)
-        location = folder_location(item.folder)
-
-        def store(session: Session) -> bool:
-            repo.save_message(session, facts)
-            if maildir_root is not None:
-                repo.save_mailbox(
-                    session, owner, "maildir", str(maildir_root.resolve())
-                )
+    ) -> None:
+        """Store a batch of copies: parse the messages the store does not hold, store
+        them with their index and every new copy in one transaction, then look for
+        what intel lists in the new messages."""
+        unknown = sorted({p.sha256 for p in batch} - set(dates))
+        if unknown:
+            with self.store.session() as session:
+                stored = session.execute(
+                    select(m.Message.sha256, func.min(m.Copy.received_at))
+                    .outerjoin(m.Copy, m.Copy.message_sha256 == m.Message.sha256)
+                    .where(m.Message.sha256.in_(unknown))
+                    .group_by(m.Message.sha256)
+                ).all()
+            dates.update({sha: first for sha, first in stored})
+        parsed: dict[str, MessageFacts] = {}
+        failed: dict[str, str] = {}
+        for pending in batch:
+            if pending.sha256 in dates or pending.sha256 in failed:
+                continue
+            try:
+                facts = parse_message(pending.raw, self.limits)
+            except MailParseError as exc:
+                failed[pending.sha256] = str(exc)
+                continue
+            summary.warnings += len(facts.all_warnings())
+            self.store.blobs.put(pending.raw)
+            parsed[pending.sha256] = facts
+            dates[pending.sha256] = facts.date
+        kept = []
+        for pending in batch:
+            if pending.sha256 in failed:
+                summary.errors.append(f"{pending.source}: {failed[pending.sha256]}")
             else:
-                repo.save_mailbox(session, owner, "none", "")
-            _, new = repo.save_copy(
-                session, facts.sha256, owner, location.value, locator, facts.date
-            )
-            if new:
-                delivered = repo.save_event(
-                    session,
-                    Event(
-                        "message.delivered",
-                        utcnow(),
-                        "ingest",
-                        (
-                            EntityRef(EntityType.MESSAGE, facts.sha256),
-                            EntityRef(EntityType.MAILBOX, owner),
-                        ),
-                        {
-                            "mailbox": owner,
-                            "location": location.value,
-                            "source": item.source,
-                        },
-                    ),
-                )
-                delivered.processed_at = utcnow()  # a fact no policy alerts on
-            return new
+                kept.append(pending)
 
-        if self.store.retrying(store):
-            summary.messages += 1
-            summary.copies += 1
-            return True
-        summary.duplicates += 1
-        return False
+        def store(session: Session) -> tuple[int, int]:
+            messages = repo.store_messages(session, parsed.values())
+            copies = repo.store_copies(
+                session,
+                [
+                    repo.NewCopy(
+                        p.sha256,
+                        p.owner,
+                        p.location,
+                        p.locator,
+                        dates[p.sha256],
+                        p.source,
+                    )
+                    for p in kept
+                ],
+            )
+            return copies, messages
+
+        copies, messages = self.store.retrying(store)
+        summary.copies += copies
+        summary.messages += messages
+        summary.duplicates += len(kept) - copies
+        if parsed:
+            summary.post_delivery += self.scan_delivered(
+                sorted(parsed), origin="ingest"
+            )
 
     def reindex(self, batch: int = 200) -> tuple[int, list[str]]:
         """Index again every stored message an older heron indexed: read its blob,

@@ -9,15 +9,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from heron.domain.entities import EntityRef, Event, Finding
+from heron.domain.entities import EntityRef, EntityType, Event, Finding
 from heron.domain.names import organisational_domain
 from heron.errors import ConnectorError
 from heron.mail import fingerprint
@@ -64,25 +65,57 @@ class Store:
 
 def save_message(session: Session, facts: MessageFacts) -> m.Message:
     """The message row for these facts, created on first sight, with its index."""
+    store_messages(session, [facts])
     row = session.get(m.Message, facts.sha256)
-    if row is not None:
-        return row
-    row = m.Message(
-        sha256=facts.sha256,
-        message_id=facts.message_id[:998],
-        subject=facts.subject,
-        from_address=facts.from_.address if facts.from_ else "",
-        from_domain=facts.from_.domain if facts.from_ else "",
-        envelope_sender=facts.envelope_sender,
-        content_key=content_key(facts),
-        size=facts.size,
-        format=facts.format,
-        facts=facts.to_dict(),
-    )
-    session.add(row)
-    session.flush()
-    index_message(session, row, facts, fresh=True)
+    assert row is not None
     return row
+
+
+def store_messages(session: Session, found: Iterable[MessageFacts]) -> int:
+    """Insert the messages the store does not hold yet, each with its index, a few
+    statements for all of them; returns how many were new."""
+    pending = {facts.sha256: facts for facts in found}
+    if not pending:
+        return 0
+    have = set(
+        session.scalars(
+            select(m.Message.sha256).where(m.Message.sha256.in_(sorted(pending)))
+        )
+    )
+    new = [facts for sha, facts in pending.items() if sha not in have]
+    if not new:
+        return 0
+    now = utcnow()
+    messages = []
+    index: dict[type[m.Base], list[dict[str, Any]]] = {}
+    for facts in new:
+        signature = fingerprint.signature(facts)
+        messages.append(
+            {
+                "sha256": facts.sha256,
+                "message_id": facts.message_id[:998],
+                "subject": facts.subject,
+                "from_address": facts.from_.address if facts.from_ else "",
+                "from_domain": facts.from_.domain if facts.from_ else "",
+                "envelope_sender": facts.envelope_sender,
+                "content_key": content_key(facts),
+                "size": facts.size,
+                "format": facts.format,
+                "facts": facts.to_dict(),
+                "first_seen_at": now,
+                "verdict": "unknown",
+                "threats": [],
+                "verdict_source": "",
+                **_index_columns(facts, signature),
+            }
+        )
+        for table, rows in _index_rows(facts, signature).items():
+            index.setdefault(table, []).extend(rows)
+    session.execute(insert(m.Message), messages)
+    for table, rows in index.items():
+        if rows:
+            session.execute(insert(table), rows)
+    return len(new)
 
 
 # What the index keeps per message at most; a message carrying more is a mass of links
@@ -92,71 +125,87 @@ MAX_INDEXED_URLS = 1000
 MAX_INDEXED_FILES = 500
 
 
-def index_message(
-    session: Session, row: m.Message, facts: MessageFacts, *, fresh: bool = False
-) -> None:
-    """Fill the message index for one stored message: link domains, urls, files,
-    sending ip, subject key and body fingerprint. Safe to run again on a row indexed
-    before: what is already there stays (``fresh`` says there is nothing yet)."""
-    signature = fingerprint.signature(facts)
-    row.sending_ip = facts.sending_ip[:45]
-    row.subject_key = fingerprint.subject_key(facts.subject)
-    row.fingerprint = fingerprint.encode(signature)
-    row.index_version = m.INDEX_VERSION
-    have: dict[str, set[Any]] = {
-        name: set() for name in ("domains", "urls", "files", "bands")
+def _index_columns(facts: MessageFacts, signature: tuple[int, ...]) -> dict[str, Any]:
+    return {
+        "sending_ip": facts.sending_ip[:45],
+        "subject_key": fingerprint.subject_key(facts.subject),
+        "fingerprint": fingerprint.encode(signature),
+        "index_version": m.INDEX_VERSION,
     }
-    if not fresh:
-        have = _indexed(session, row.sha256)
-    session.add_all(
-        m.MessageDomain(message_sha256=row.sha256, domain=domain)
-        for domain in link_domains(facts)
-        if domain not in have["domains"]
-    )
+
+
+def _index_rows(
+    facts: MessageFacts, signature: tuple[int, ...]
+) -> dict[type[m.Base], list[dict[str, Any]]]:
+    """The index rows of one message: link domains, urls, files and body bands."""
+    sha = facts.sha256
     urls: dict[str, Url] = {}
     for url in facts.every_url():
         urls.setdefault(row_key(url.url), url)
         if len(urls) >= MAX_INDEXED_URLS:
             break
-    session.add_all(
-        m.MessageUrl(
-            message_sha256=row.sha256,
-            url_key=key,
-            url=url.url,
-            host=url.host.lower()[:255],
-        )
-        for key, url in urls.items()
-        if key not in have["urls"]
-    )
     files: dict[str, str] = {}
     for attachment in facts.every_attachment():
         files.setdefault(attachment.sha256, attachment.filename)
         if len(files) >= MAX_INDEXED_FILES:
             break
-    session.add_all(
-        m.MessageFile(message_sha256=row.sha256, sha256=sha, name=name)
-        for sha, name in files.items()
-        if sha not in have["files"]
-    )
-    session.add_all(
-        m.MessageBand(message_sha256=row.sha256, band=band)
-        for band in set(fingerprint.bands(signature))
-        if band not in have["bands"]
-    )
+    return {
+        m.MessageDomain: [
+            {"message_sha256": sha, "domain": domain} for domain in link_domains(facts)
+        ],
+        m.MessageUrl: [
+            {
+                "message_sha256": sha,
+                "url_key": key,
+                "url": url.url,
+                "host": url.host.lower()[:255],
+            }
+            for key, url in urls.items()
+        ],
+        m.MessageFile: [
+            {"message_sha256": sha, "sha256": digest, "name": name}
+            for digest, name in files.items()
+        ],
+        m.MessageBand: [
+            {"message_sha256": sha, "band": band}
+            for band in sorted(set(fingerprint.bands(signature)))
+        ],
+    }
+
+
+# Which value of an index row ``_indexed`` compares, per table.
+_INDEX_KEYS = {
+    m.MessageDomain: "domain",
+    m.MessageUrl: "url_key",
+    m.MessageFile: "sha256",
+    m.MessageBand: "band",
+}
+
+
+def index_message(session: Session, row: m.Message, facts: MessageFacts) -> None:
+    """Fill the message index again for one stored message (an older heron indexed
+    it): what is already there stays, what is missing is added."""
+    signature = fingerprint.signature(facts)
+    for name, value in _index_columns(facts, signature).items():
+        setattr(row, name, value)
+    have = _indexed(session, row.sha256)
+    for table, rows in _index_rows(facts, signature).items():
+        key = _INDEX_KEYS[table]
+        missing = [r for r in rows if r[key] not in have[table]]
+        if missing:
+            session.execute(insert(table), missing)
     session.flush()
 
 
-def _indexed(session: Session, sha256: str) -> dict[str, set[Any]]:
+def _indexed(session: Session, sha256: str) -> dict[type[m.Base], set[Any]]:
     """What the index already holds for one message."""
-    tables = {
-        "domains": (m.MessageDomain.domain, m.MessageDomain.message_sha256),
-        "urls": (m.MessageUrl.url_key, m.MessageUrl.message_sha256),
-        "files": (m.MessageFile.sha256, m.MessageFile.message_sha256),
-        "bands": (m.MessageBand.band, m.MessageBand.message_sha256),
-    }
     return {
-        name: set(session.scalars(select(column).where(owner == sha256)))
-        for name, (column, owner) in tables.items()
+        table: set(
+            session.scalars(
+                select(getattr(table, key)).where(table.message_sha256 == sha256)  # type: ignore[attr-defined]
+            )
+        )
+        for table, key in _INDEX_KEYS.items()
     }
 
 
@@ -251,8 +300,11 @@ def save_copy(
     location: str,
     locator: str,
     received_at: datetime | None,
+    *,
+    flush: bool = True,
 ) -> tuple[m.Copy, bool]:
-    """The copy of a message in a mailbox; True when it was new."""
+    """The copy of a message in a mailbox; True when it was new. Without ``flush``
+    a new copy gets its id when the session next flushes."""
     row = session.scalar(
         select(m.Copy).where(m.Copy.message_sha256 == sha256, m.Copy.mailbox == mailbox)
     )
@@ -275,8 +327,87 @@ def save_copy(
         received_at=received_at or utcnow(),
     )
     session.add(row)
-    session.flush()
+    if flush:
+        session.flush()
     return row, True
+
+
+@dataclass(frozen=True)
+class NewCopy:
+    """A copy an ingest run found: message, mailbox, where and when."""
+
+    sha256: str
+    mailbox: str
+    location: str
+    locator: str
+    received_at: datetime | None
+    source: str
+
+
+def store_copies(session: Session, found: list[NewCopy]) -> int:
+    """Insert the copies not stored yet, each with its ``message.delivered`` event,
+    a few statements for all; a stored copy found elsewhere in its mailbox gets its
+    new location (see ``save_copy``). Returns how many copies were new."""
+    if not found:
+        return 0
+    existing = {
+        (row.message_sha256, row.mailbox): row
+        for row in session.scalars(
+            select(m.Copy).where(
+                m.Copy.message_sha256.in_(sorted({c.sha256 for c in found}))
+            )
+        )
+    }
+    now = utcnow()
+    copies, events = [], []
+    for copy in found:
+        key = (copy.sha256, copy.mailbox)
+        if key in existing:
+            save_copy(
+                session,
+                copy.sha256,
+                copy.mailbox,
+                copy.location,
+                copy.locator,
+                copy.received_at,
+            )
+            continue
+        existing[key] = m.Copy()  # a second file of it in this run is a duplicate
+        copies.append(
+            {
+                "message_sha256": copy.sha256,
+                "mailbox": copy.mailbox,
+                "location": copy.location,
+                "original_location": copy.location,
+                "locator": copy.locator,
+                "delivery_action": "delivered",
+                "received_at": copy.received_at or now,
+                "updated_at": now,
+            }
+        )
+        events.append(
+            {
+                "type": "message.delivered",
+                "source": "ingest",
+                "occurred_at": now,
+                "entities": {
+                    "items": [
+                        [EntityType.MESSAGE.value, copy.sha256],
+                        [EntityType.MAILBOX.value, copy.mailbox],
+                    ]
+                },
+                "payload": {
+                    "mailbox": copy.mailbox,
+                    "location": copy.location,
+                    "source": copy.source,
+                },
+                "processed_at": now,  # a fact no policy alerts on
+            }
+        )
+    if copies:
+        session.execute(insert(m.Copy), copies)
+        session.execute(insert(m.EventRecord), events)
+    return len(copies)
 
 
 def content_key(facts: MessageFacts) -> str:
