@@ -131,6 +131,7 @@ class Message(Base):
     # The message index: what the explorer and clusters search by (see
     # ``repository.index_message``); ``index_version`` below INDEX_VERSION means the
     # row predates a fact the index now keeps, and ``heron reindex`` fills it.
+    from_org: Mapped[str] = mapped_column(SafeString(255), index=True, default="")
     sending_ip: Mapped[str] = mapped_column(SafeString(45), index=True, default="")
     subject_key: Mapped[str] = mapped_column(SafeString(255), index=True, default="")
     fingerprint: Mapped[str] = mapped_column(SafeString(512), default="")

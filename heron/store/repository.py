@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -127,6 +127,9 @@ MAX_INDEXED_FILES = 500
 
 def _index_columns(facts: MessageFacts, signature: tuple[int, ...]) -> dict[str, Any]:
     return {
+        "from_org": organisational_domain(facts.from_.domain)[:255]
+        if facts.from_
+        else "",
         "sending_ip": facts.sending_ip[:45],
         "subject_key": fingerprint.subject_key(facts.subject),
         "fingerprint": fingerprint.encode(signature),
@@ -242,16 +245,7 @@ def sender_history(session: Session, facts: MessageFacts) -> SenderHistory:
     address_copies = (
         copies(m.Message.from_address == from_address) if from_address else 0
     )
-    domain_copies = (
-        copies(
-            or_(
-                m.Message.from_domain == org,
-                m.Message.from_domain.like(f"%.{like_escaped(org)}", escape="\\"),
-            )
-        )
-        if org
-        else 0
-    )
+    domain_copies = copies(m.Message.from_org == org) if org else 0
     seen: dict[str, int] = {}
     domains = link_domains(facts)
     if domains:

@@ -1,5 +1,6 @@
-"""The message index (sending ip, subject key, body fingerprint, urls, files, verdict
-and threats per message) and clusters with their members.
+"""The message index (the From address's organisational domain, sending ip, subject
+key, body fingerprint, urls, files, verdict and threats per message) and clusters
+with their members.
 
 Messages stored before this revision keep index_version 0: ``heron reindex`` reads
 them again from the blob store and fills what they lack.
@@ -19,6 +20,7 @@ branch_labels = None
 depends_on = None
 
 MESSAGE_COLUMNS: list[tuple[str, Any, str, bool]] = [
+    ("from_org", sa.String(length=255), "''", True),
     ("sending_ip", sa.String(length=45), "''", True),
     ("subject_key", sa.String(length=255), "''", True),
     ("fingerprint", sa.String(length=512), "''", False),
