@@ -146,6 +146,7 @@ class Heron:
         self.runner = runner or InProcessRunner(settings.workers)
         self.limits = Limits()
         self._intel: IntelIndex | None = None
+        self._mailbox_domains: tuple[int, frozenset[str]] | None = None
         self._yara: YaraRules | None = None
 
     def close(self) -> None:
@@ -277,12 +278,16 @@ class Heron:
 
     def org_domains(self, session: Session) -> set[str]:
         """The organisation's domains: those configured, and those of its mailboxes."""
-        known = {d.lower() for d in self.settings.org_domains}
-        for address in session.scalars(select(m.Mailbox.address)):
-            domain = address.rpartition("@")[2].lower()
-            if domain:
-                known.add(domain)
-        return known
+        count = session.scalar(select(func.count()).select_from(m.Mailbox)) or 0
+        if self._mailbox_domains is None or self._mailbox_domains[0] != count:
+            # Mailboxes are only ever added, so their number says when to read again.
+            found = set()
+            for address in session.scalars(select(m.Mailbox.address)):
+                domain = address.rpartition("@")[2].lower()
+                if domain:
+                    found.add(domain)
+            self._mailbox_domains = (count, frozenset(found))
+        return {d.lower() for d in self.settings.org_domains} | self._mailbox_domains[1]
 
     def connector_for(self, session: Session, mailbox: str) -> Connector | None:
         """The connector that reaches ``mailbox``, or None when none does."""
