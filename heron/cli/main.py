@@ -214,21 +214,7 @@ def explore(
     json_: JsonFlag = False,
 ) -> None:
     """Search delivered copies: every filter given must match; counts are per copy."""
-    query = ExploreQuery(
-        sender=sender,
-        sender_domain=sender_domain,
-        recipient=recipient,
-        subject_contains=subject,
-        url=url,
-        url_domain=url_domain,
-        file_hash=file_hash,
-        sending_ip=sending_ip,
-        verdict=verdict,
-        location=location,
-        since=_utc(since),
-        until=_utc(until),
-        limit=limit,
-    )
+    query = ExploreQuery(**_filters(locals()), limit=limit)
     with _heron() as heron, heron.store.session() as session:
         found = explore_copies(session, query)
         stale = stale_messages(session)
@@ -285,6 +271,29 @@ def reindex() -> None:
         raise typer.Exit(1)
 
 
+FILTERS = (
+    "sender",
+    "sender_domain",
+    "recipient",
+    "url",
+    "url_domain",
+    "file_hash",
+    "sending_ip",
+    "verdict",
+    "location",
+)
+
+
+def _filters(options: dict[str, Any]) -> dict[str, Any]:
+    """The explorer filters among a command's options, as ``ExploreQuery`` takes them."""
+    return {
+        **{name: options[name] for name in FILTERS},
+        "subject_contains": options["subject"],
+        "since": _utc(options["since"]),
+        "until": _utc(options["until"]),
+    }
+
+
 def _utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
@@ -335,20 +344,7 @@ def investigate(
     """Investigate files as the suspicious messages themselves, or, with explorer
     filters instead of files, the delivered messages matching them (one manual
     investigation; --recipient investigates a mailbox, --sender a sender)."""
-    query = ExploreQuery(
-        sender=sender,
-        sender_domain=sender_domain,
-        recipient=recipient,
-        subject_contains=subject,
-        url=url,
-        url_domain=url_domain,
-        file_hash=file_hash,
-        sending_ip=sending_ip,
-        verdict=verdict,
-        location=location,
-        since=_utc(since),
-        until=_utc(until),
-    )
+    query = ExploreQuery(**_filters(locals()))
     if files and query.to_dict():
         output.error("error:", "give files or explorer filters, not both")
         raise typer.Exit(2)

@@ -686,18 +686,11 @@ class Heron:
                     "with the same filters shows what the store holds"
                 )
             taken = shas[:MAX_MANUAL_MESSAGES]
-            investigation = m.Investigation(
-                name=f"Manual investigation: {query.describe()[:200]}",
-                playbook=MANUAL_EMAIL.name,
-                status=InvestigationStatus.QUEUED.value,
-            )
-            session.add(investigation)
-            session.flush()
-            repo.add_log(
+            investigation = repo.new_investigation(
                 session,
-                investigation.id,
+                f"Manual investigation: {query.describe()[:200]}",
+                MANUAL_EMAIL.name,
                 "Investigation started",
-                "completed",
                 f"started by {by} from the explorer ({query.describe()}): "
                 f"{len(taken)} message(s)"
                 + (
@@ -787,23 +780,6 @@ class Heron:
             EntityRef(EntityType(t), v) for t, v in event.entities.get("items", [])
         ]
         message = next((e for e in entities if e.type is EntityType.MESSAGE), None)
-        if message is None:
-            # Known limit: an alert about no stored message (a click whose message
-            # heron never saw) is recorded, but opens no investigation.
-            session.add(
-                m.Alert(
-                    policy=policy.name,
-                    name=policy.name,
-                    severity=policy.severity,
-                    category=policy.category,
-                    entities=event.entities,
-                    event_id=event.id,
-                )
-            )
-            session.flush()
-            return None, False
-        row = session.get(m.Message, message.value)
-        subject = row.subject if row else ""
         alert = m.Alert(
             policy=policy.name,
             name=policy.name,
@@ -813,20 +789,20 @@ class Heron:
             event_id=event.id,
         )
         session.add(alert)
+        if message is None:
+            # Known limit: an alert about no stored message (a click whose message
+            # heron never saw) is recorded, but opens no investigation.
+            session.flush()
+            return None, False
+        row = session.get(m.Message, message.value)
+        subject = row.subject if row else ""
         joined = self._open_investigation_for(session, message)
         if joined is None:
-            investigation = m.Investigation(
-                name=f"{policy.name}: {subject[:120]!r}",
-                playbook=policy.playbook,
-                status=InvestigationStatus.QUEUED.value,
-            )
-            session.add(investigation)
-            session.flush()
-            repo.add_log(
+            investigation = repo.new_investigation(
                 session,
-                investigation.id,
+                f"{policy.name}: {subject[:120]!r}",
+                policy.playbook,
                 "Alert received",
-                "completed",
                 f"{policy.name} ({policy.severity}) opened the investigation",
             )
         else:

@@ -618,6 +618,17 @@ def add_warning(
         session.flush()
 
 
+def new_investigation(
+    session: Session, name: str, playbook: str, step: str, summary: str
+) -> m.Investigation:
+    """A queued investigation, its first log entry saying how it began."""
+    row = m.Investigation(name=name, playbook=playbook, status="queued")
+    session.add(row)
+    session.flush()
+    add_log(session, row.id, step, "completed", summary)
+    return row
+
+
 def add_log(
     session: Session,
     investigation_id: int,

@@ -5,6 +5,7 @@ join the investigation that already holds their campaign."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -399,3 +400,26 @@ def test_a_storm_of_200_reports_ends_as_one_investigation(heron, tmp_path):
     actions = pending_deletes(heron, investigation_id)
     per_cluster = Counter(a.params["cluster_id"] for a in actions)
     assert set(per_cluster) == malicious and set(per_cluster.values()) == {1}
+
+
+def test_the_command_line_lists_and_reruns_clusters(heron, organisation, monkeypatch):
+    from heron.cli.main import app
+    from tests.cli.test_commands import runner
+
+    investigation_id = reported(heron, "ann@example.org", campaign(0, "ann"))
+    monkeypatch.setenv("HERON_HOME", str(heron.settings.home))
+    if heron.settings.database_url:
+        monkeypatch.setenv("HERON_DATABASE_URL", heron.settings.database_url)
+    listed = runner.invoke(app, ["clusters", "list", str(investigation_id), "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.output.strip().splitlines()[-1])["clusters"]
+    body = next(c for c in rows if c["key"] == "body")
+    assert body["copies"] == 6 and body["by_location"] == {"deleted": 1, "inbox": 5}
+    again = runner.invoke(app, ["clusters", "rerun", str(body["id"]), "--json"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.output.strip().splitlines()[-1])["runs"] == 2
+    for command in (["clusters", "list", "999"], ["clusters", "rerun", "999"]):
+        missing = runner.invoke(app, command)
+        assert missing.exit_code != 0 and "no " in missing.output
+    shown = runner.invoke(app, ["investigations", "show", str(investigation_id)])
+    assert shown.exit_code == 0 and "Clusters" in shown.output
