@@ -347,6 +347,9 @@ def build_organisation(root: Path, copies: int, campaigns: int, seed: int) -> Bu
         ip = rng_ip(rng)
         domains = [f"secure-{c}-{rng.choice(WORDS)}{k}.test" for k in range(3)]
         link_host = f"login-{c}.{rng.choice(WORDS)}-verify.test"
+        # Campaigns sharing a lure differ in their subject's tag and in the words
+        # around the lure, as two kits would.
+        tag = f"{rng.choice(WORDS)} {c}"
         started = now - timedelta(hours=rng.uniform(2, 40))
         held: list[tuple[str, Path]] = []
         for k, mailbox in enumerate(
@@ -364,7 +367,7 @@ def build_organisation(root: Path, copies: int, campaigns: int, seed: int) -> Bu
                 sender=f"no-reply@{domains[k % 3]}",
                 display=signer,
                 to=[mailbox],
-                subject=f"{lure.split(' and ')[0].capitalize()} [{number}]",
+                subject=f"{lure.split(' and ')[0].capitalize()} ({tag}) [{number}]",
                 body=body,
                 when=started + timedelta(minutes=k),
                 ip=ip,

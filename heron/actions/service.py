@@ -211,9 +211,12 @@ def _move_copies(
         targets.append(_move_one(session, copy, copy_id, destination, connector_for))
     for copy_id in action.params.get("gone", []):
         if copy_id not in done_before:
+            gone = session.get(m.Copy, copy_id)
             targets.append(
                 {
                     "copy_id": copy_id,
+                    "mailbox": gone.mailbox if gone else "",
+                    "location": gone.location if gone else "",
                     "status": OutcomeStatus.GONE.value,
                     "detail": "left the mailbox before the action ran; counted as "
                     "remediated",

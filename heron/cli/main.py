@@ -56,6 +56,8 @@ lists_app = typer.Typer(
 app.add_typer(investigations_app, name="investigations")
 app.add_typer(actions_app, name="actions")
 intel_app = typer.Typer(help="Threat-intel feeds.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Alerts the policies raised.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
 clusters_app = typer.Typer(
     help="Clusters of investigations: list, run again.", no_args_is_help=True
 )
@@ -149,7 +151,7 @@ def ingest(
         touched = heron.process() if summary.post_delivery else []
     output.console.print(
         f"stored {summary.copies} new cop{'y' if summary.copies == 1 else 'ies'} "
-        f"({summary.duplicates} already known, {summary.warnings} parse warnings, "
+        f"({summary.duplicates} already known, {summary.warnings} parse warnings in new messages, "
         f"{len(summary.errors)} error(s))"
     )
     if touched:
@@ -375,6 +377,8 @@ def investigate(
     if missing:
         output.error("error:", f"no such file or folder: {', '.join(missing)}")
         raise typer.Exit(1)
+    if submissions and all(s.error for s in submissions):
+        raise typer.Exit(1)  # nothing could be read as mail; each line says why
 
 
 @app.command()
@@ -434,6 +438,8 @@ def clicks(
         )
         for warning in warnings:
             output.warn(warning)
+    if any(": cannot read: " in w for w in warnings):
+        raise typer.Exit(1)
 
 
 def _submit_all(heron: Heron, files: list[Path]) -> list[Submission]:
@@ -642,6 +648,37 @@ def investigations_show(investigation_id: RowId, json_: JsonFlag = False) -> Non
         output.investigation(detail)
 
 
+@alerts_app.command("list")
+def alerts_list(
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+    json_: JsonFlag = False,
+) -> None:
+    """Alerts, newest first: policy, severity, count, entities, investigation (none
+    for an alert about a message heron never stored)."""
+    with _heron() as heron, heron.store.session() as session:
+        rows = views.list_alerts(session, limit)
+    if json_:
+        for row in rows:
+            output.json_line(row)
+        return
+    output.table(
+        f"Alerts: {len(rows)}",
+        ["id", "policy", "severity", "count", "entities", "investigation", "at"],
+        [
+            [
+                r["id"],
+                r["policy"],
+                r["severity"],
+                r["count"],
+                ", ".join(f"{e['type']} {e['value'][:40]}" for e in r["entities"][:4]),
+                r["investigation_id"] if r["investigation_id"] is not None else "none",
+                r["created_at"],
+            ]
+            for r in rows
+        ],
+    )
+
+
 @clusters_app.command("list")
 def clusters_list(investigation_id: RowId, json_: JsonFlag = False) -> None:
     """The clusters of one investigation, with their counts and verdicts."""
@@ -829,6 +866,12 @@ def lists_add(
         output.console.print(
             f"{raised} delivered message(s) carry it: investigation(s) "
             + ", ".join(map(str, touched))
+        )
+    elif entry.list == "block" and entry.kind in ("url", "domain", "sha256"):
+        output.console.print(
+            "no delivered copy still in a mailbox carries it (copies received within "
+            "HERON_CLUSTER_LOOKBACK_DAYS are searched; a message already alerted on "
+            "for it is not raised again)"
         )
 
 

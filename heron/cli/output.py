@@ -71,7 +71,18 @@ def verdict(value: str) -> Text:
 def clusters(rows: list[dict[str, Any]]) -> None:
     table(
         "Clusters",
-        ["id", "kind", "key", "value", "verdict", "copies", "by location", "last run"],
+        [
+            "id",
+            "kind",
+            "key",
+            "value",
+            "verdict",
+            "why",
+            "copies",
+            "messages",
+            "by location",
+            "last run",
+        ],
         [
             [
                 c["id"],
@@ -79,8 +90,10 @@ def clusters(rows: list[dict[str, Any]]) -> None:
                 c["key"],
                 c["value"][:80],
                 c["verdict"],
-                f"{c['copies']} ({c['malicious_copies']} malicious)"
+                c["reason"],
+                f"{c['copies']} ({c['malicious_copies']} known malicious)"
                 + (" [cut]" if c["truncated"] else ""),
+                c["messages"],
                 ", ".join(f"{k} {v}" for k, v in c["by_location"].items()),
                 f"run {c['last_diff'].get('run', 1)}: +{c['last_diff'].get('added', 0)}"
                 f" -{c['last_diff'].get('removed', 0)}",

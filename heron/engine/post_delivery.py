@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from heron.domain.entities import EntityRef, EntityType, Event
 from heron.domain.urls import url_host
-from heron.domain.verdicts import Location, Verdict
+from heron.domain.verdicts import Location
 from heron.ingest.clicks import Click
 from heron.store import models as m
 from heron.store import repository as repo
@@ -64,17 +64,14 @@ def scan(
     since: datetime,
     only: Iterable[str] | None = None,
 ) -> list[Hit]:
-    """Messages with a copy still in a mailbox, received since ``since`` and not yet
-    judged malicious, that carry a url or file the judges call malicious: the first
-    such indicator of each message."""
-    held = (
-        select(m.Copy.message_sha256)
-        .join(m.Message, m.Message.sha256 == m.Copy.message_sha256)
-        .where(
-            m.Copy.location.in_([loc.value for loc in Location if loc.in_mailbox]),
-            m.Copy.received_at >= since,
-            m.Message.verdict != Verdict.MALICIOUS.value,
-        )
+    """Messages with a copy still in a mailbox, received since ``since``, that carry
+    a url or file the judges call malicious: the first such indicator of each
+    message. A message already judged malicious is found too: the new indicator may
+    be what its investigation lacked, and ``raise_events`` raises each message and
+    indicator once."""
+    held = select(m.Copy.message_sha256).where(
+        m.Copy.location.in_([loc.value for loc in Location if loc.in_mailbox]),
+        m.Copy.received_at >= since,
     )
     if only is not None:
         held = held.where(m.Copy.message_sha256.in_(sorted(set(only))))

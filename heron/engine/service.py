@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -76,6 +76,8 @@ Progress = Callable[[int], None]
 REASONS_KEPT = 8
 # Copies an ingest run stores per transaction.
 INGEST_BATCH = 200
+# Copies an ingest run adds before it has the database refresh its statistics.
+STATISTICS_AFTER = 1000
 # Messages a manual investigation takes at most; the explorer counts the rest.
 MAX_MANUAL_MESSAGES = 200
 
@@ -129,6 +131,7 @@ class Heron:
         try:
             settings.home.mkdir(parents=True, exist_ok=True)
             settings.blob_dir.mkdir(parents=True, exist_ok=True)
+            (settings.home / "intel").mkdir(exist_ok=True)  # where feeds are dropped
         except OSError as exc:
             raise ConfigError(
                 f"HERON_HOME: cannot use {settings.home} ({exc.strerror}); "
@@ -346,6 +349,8 @@ class Heron:
                 batch = []
         if batch:
             self._store_batch(batch, dates, summary)
+        if summary.copies >= STATISTICS_AFTER:
+            self.store.db.refresh_statistics()
         return summary
 
     def _mailbox_ready(
@@ -680,6 +685,16 @@ class Heron:
                     .limit(MAX_MANUAL_MESSAGES + 1)
                 )
             )
+            matched = len(shas)
+            if matched > MAX_MANUAL_MESSAGES:
+                matched = (
+                    session.scalar(
+                        select(func.count(func.distinct(m.Copy.message_sha256)))
+                        .join(m.Message, m.Message.sha256 == m.Copy.message_sha256)
+                        .where(*conditions)
+                    )
+                    or matched
+                )
             if not shas:
                 raise NotFoundError(
                     f"no delivered copy matches {query.describe()}; `heron explore` "
@@ -694,8 +709,8 @@ class Heron:
                 f"started by {by} from the explorer ({query.describe()}): "
                 f"{len(taken)} message(s)"
                 + (
-                    f"; more matched, the newest {MAX_MANUAL_MESSAGES} are taken"
-                    if len(shas) > len(taken)
+                    f"; {matched} matched, the newest {MAX_MANUAL_MESSAGES} are taken"
+                    if matched > len(taken)
                     else ""
                 ),
             )
@@ -708,7 +723,7 @@ class Heron:
                 )
             investigation_id = investigation.id
         self._run_guarded(investigation_id)
-        return investigation_id, len(shas)
+        return investigation_id, matched
 
     # -- events to investigations --------------------------------------------------
 
@@ -800,7 +815,7 @@ class Heron:
         if joined is None:
             investigation = repo.new_investigation(
                 session,
-                f"{policy.name}: {subject[:120]!r}",
+                f"{policy.name}: {subject[:120]!r}" if subject else policy.name,
                 policy.playbook,
                 "Alert received",
                 f"{policy.name} ({policy.severity}) opened the investigation",
@@ -847,6 +862,8 @@ class Heron:
         recent = [
             m.Investigation.created_at >= since,
             m.Investigation.status.in_(OPEN_STATUSES),
+            # An analyst's manual investigation keeps the scope the analyst chose.
+            m.Investigation.playbook != MANUAL_EMAIL.name,
         ]
         by_message = session.scalar(
             select(m.Investigation)
@@ -869,7 +886,20 @@ class Heron:
             select(m.Investigation, m.Cluster)
             .join(m.Cluster, m.Cluster.investigation_id == m.Investigation.id)
             .join(m.ClusterMember, m.ClusterMember.cluster_id == m.Cluster.id)
-            .where(m.ClusterMember.message_sha256.in_(same), *recent)
+            .where(
+                m.ClusterMember.message_sha256.in_(same),
+                # A looser cluster (sender domain, sending ip, subject) joins only
+                # once it is judged a threat: a mailing list's relay or a common
+                # subject carries unrelated mail.
+                or_(
+                    m.Cluster.key.in_(clusters.CONTENT_KEYS),
+                    m.Cluster.kind == clusters.INDICATOR,
+                    m.Cluster.verdict.in_(
+                        (Verdict.MALICIOUS.value, Verdict.SUSPICIOUS.value)
+                    ),
+                ),
+                *recent,
+            )
             .order_by(m.Investigation.id, m.Cluster.id)
             .limit(1)
         ).first()
@@ -1446,7 +1476,7 @@ class Heron:
             investigation_id,
             "soft_delete",
             EntityType.CLUSTER.value,
-            f"cluster {row.id}: {row.key} {row.value[:200]}",
+            f"#{row.id} {row.key} {row.value[:200]}",
             reason=f"{label} is malicious: {row.reason}",
             params={"cluster_id": row.id, "copies": reachable, "prevented": prevented},
             expires_at=expires_at,

@@ -133,6 +133,12 @@ def alerts_of(session: Session, investigation_id: int) -> list[dict[str, Any]]:
     return [alert_view(a) for a in rows]
 
 
+def list_alerts(session: Session, limit: int = 100) -> list[dict[str, Any]]:
+    """Alerts, newest first, those that opened no investigation included."""
+    rows = session.scalars(select(m.Alert).order_by(m.Alert.id.desc()).limit(limit))
+    return [alert_view(a) for a in rows]
+
+
 def alert_view(alert: m.Alert) -> dict[str, Any]:
     return {
         "id": alert.id,

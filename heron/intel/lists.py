@@ -99,7 +99,13 @@ def _normalise_address(text: str) -> str | None:
     # sub-address handling (user+tag@); add a per-domain rule if a site needs it.
     local, at, domain = text.strip().rpartition("@")
     host = normalise_domain(domain)
-    if not at or not local or host is None or any(c.isspace() for c in local):
+    if (
+        not at
+        or not local
+        or host is None
+        or "@" in local
+        or any(c.isspace() for c in local)
+    ):
         return None
     return f"{local.lower()}@{host}"
 

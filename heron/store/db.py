@@ -52,6 +52,27 @@ class Database:
         finally:
             session.close()
 
+    # The tables a bulk ingest grows, whose statistics the query planner needs.
+    GROWN_TABLES = (
+        "messages",
+        "copies",
+        "message_urls",
+        "message_files",
+        "message_bands",
+        "message_domains",
+        "events",
+    )
+
+    def refresh_statistics(self) -> None:
+        """Have the database look at its tables again after many rows arrived.
+        PostgreSQL plans by its statistics, and until autovacuum catches up after a
+        bulk load it may scan a table an index would have answered."""
+        with self.engine.begin() as connection:
+            if self.engine.dialect.name == "postgresql":
+                connection.execute(text(f"ANALYZE {', '.join(self.GROWN_TABLES)}"))
+            else:
+                connection.execute(text("PRAGMA optimize"))
+
     def migrate(self) -> None:
         """Apply every migration the database does not have yet."""
         config = Config()

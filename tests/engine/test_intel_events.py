@@ -15,7 +15,7 @@ def intel_events(heron: Heron) -> list[dict]:
 def test_a_changed_feed_records_one_intel_changed_event(settings):
     heron = Heron(settings)
     feeds = settings.home / "intel"
-    feeds.mkdir(parents=True)
+    feeds.mkdir(parents=True, exist_ok=True)
     (feeds / "list.txt").write_text("https://evil.test/a\n")
     heron.reload_intel()
     heron.reload_intel()
