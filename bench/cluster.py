@@ -518,7 +518,8 @@ def run_size(copies: int, args: argparse.Namespace, workdir: Path) -> dict[str, 
         print(
             f"[{copies}] {len(latencies)} investigations: median "
             f"{statistics.median(latencies):.3f} s, p95 {percentile(latencies, 0.95):.3f} s; "
-            f"verdicts {sorted(verdicts)}; clusters per investigation {cluster_counts}",
+            f"verdicts {sorted(verdicts)}; clusters per investigation {cluster_counts}; "
+            f"latencies {[round(x, 2) for x in latencies]}",
             file=sys.stderr,
         )
     finally:

@@ -298,6 +298,36 @@ def run(
     return Built(row, found, malicious, bool(volume.get("anomaly")))
 
 
+def rejudge(
+    built: Built,
+    spec: Spec,
+    rules: Rules,
+    *,
+    original: Verdict,
+    known_bad: set[int],
+    own: frozenset[str] = frozenset(),
+) -> Built:
+    """Decide a cluster's verdict again over the members its run found, after the
+    investigated message's verdict or the known malicious copies changed: the same
+    rule as ``run``, without querying again."""
+    found = built.members
+    if spec.kind == INDICATOR:
+        malicious = {c.copy_id for c in found}
+    else:
+        malicious = {
+            c.copy_id
+            for c in found
+            if c.verdict == Verdict.MALICIOUS.value or c.copy_id in known_bad
+        }
+    verdict, reason = _verdict(spec, found, malicious, original, own, rules)
+    if verdict is Verdict.MALICIOUS:
+        malicious = {c.copy_id for c in found}
+    built.row.verdict, built.row.reason = verdict.value, reason
+    built.row.malicious_copies = len(malicious)
+    built.malicious = malicious
+    return built
+
+
 def _verdict(
     spec: Spec,
     found: list[Member],

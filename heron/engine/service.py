@@ -1025,7 +1025,7 @@ class Heron:
                     # A cluster changed what a message is: the clusters that follow
                     # the messages' verdicts run again.
                     built = self._build_clusters(
-                        session, investigation_id, loaded, verdicts
+                        session, investigation_id, loaded, verdicts, built
                     )
             self._propagate(session, investigation_id, built, loaded, verdicts)
             self._propose_actions(session, investigation_id, loaded, verdicts, built)
@@ -1164,8 +1164,11 @@ class Heron:
         investigation_id: int,
         loaded: list[tuple[EntityRef, MessageFacts]],
         verdicts: dict[EntityRef, EntityVerdict],
+        earlier: list[clusters.Built] | None = None,
     ) -> list[clusters.Built]:
-        """Build (or run again) the clusters of the investigated messages.
+        """Build (or run again) the clusters of the investigated messages; with
+        ``earlier`` (this run's clusters, before a verdict changed), only decide
+        their verdicts again over the members they found.
 
         Indicator clusters come first, then the clusters following each message's
         content (its copies, near-duplicate bodies), then the looser ones, which count
@@ -1181,22 +1184,33 @@ class Heron:
         built: list[clusters.Built] = []
 
         owns: dict[str, frozenset[str]] = {}
+        found_before = {c.row.ident: c for c in earlier or []}
 
         def run(spec: clusters.Spec, since: datetime, ref: EntityRef) -> None:
             if spec.ident in done:
                 return
             done.add(spec.ident)
-            cluster = clusters.run(
-                session,
-                investigation_id,
-                spec,
-                replace(spec.query, since=since),
-                rules,
-                source_message=ref.value,
-                original=verdicts[ref].verdict,
-                known_bad=known_bad,
-                own=owns[ref.value],
-            )
+            if spec.ident in found_before:
+                cluster = clusters.rejudge(
+                    found_before[spec.ident],
+                    spec,
+                    rules,
+                    original=verdicts[ref].verdict,
+                    known_bad=known_bad,
+                    own=owns[ref.value],
+                )
+            else:
+                cluster = clusters.run(
+                    session,
+                    investigation_id,
+                    spec,
+                    replace(spec.query, since=since),
+                    rules,
+                    source_message=ref.value,
+                    original=verdicts[ref].verdict,
+                    known_bad=known_bad,
+                    own=owns[ref.value],
+                )
             if cluster.row.verdict == Verdict.MALICIOUS.value:
                 known_bad.update(cluster.malicious)
             built.append(cluster)
@@ -1427,14 +1441,23 @@ class Heron:
         """Member copies a connector can act on, those no longer in a mailbox
         (prevented), and the mailboxes holding a copy no connector reaches."""
         reachable, prevented, unreached = [], [], set()
+        unknown = sorted({c.mailbox for c in members} - set(reaches))
+        for start in range(0, len(unknown), 500):
+            for mailbox in session.scalars(
+                select(m.Mailbox).where(
+                    m.Mailbox.address.in_(unknown[start : start + 500])
+                )
+            ):
+                # As connector_for decides: a Maildir heron knows the path of.
+                reaches[mailbox.address] = mailbox.connector == "maildir" and bool(
+                    mailbox.locator
+                )
         for member in members:
             if not Location(member.location).in_mailbox:
                 prevented.append(member.copy_id)
                 continue
             if member.mailbox not in reaches:
-                reaches[member.mailbox] = (
-                    self.connector_for(session, member.mailbox) is not None
-                )
+                reaches[member.mailbox] = False
             if reaches[member.mailbox]:
                 reachable.append(member.copy_id)
             else:
