@@ -43,3 +43,7 @@ class ApprovalRequired(ActionError):
 
 class ConnectorError(HeronError):
     """A mail system refused or failed an operation."""
+
+
+class QueryError(HeronError, ValueError):
+    """An explorer query that cannot be run: a filter out of its range or shape."""

@@ -31,7 +31,7 @@ from heron.config import Settings, load_settings
 from heron.domain.verdicts import ActionStatus, Location, Verdict
 from heron.engine import views
 from heron.engine.service import Heron, Submission
-from heron.errors import ConfigError, HeronError, MailParseError
+from heron.errors import ConfigError, HeronError, MailParseError, QueryError
 from heron.intel.dns_records import record_source
 from heron.intel.lists import ListEntry
 from heron.mail.sources import iter_mail
@@ -148,7 +148,7 @@ def ingest(
             mailbox=mailbox.lower() if mailbox else None,
             progress=lambda n: bar.advance(task, n),
         )
-        touched = heron.process() if summary.post_delivery else []
+        touched = heron.process()  # what the new copies (or a feed change) raised
     output.console.print(
         f"stored {summary.copies} new cop{'y' if summary.copies == 1 else 'ies'} "
         f"({summary.duplicates} already known, {summary.warnings} parse warnings in new messages, "
@@ -216,7 +216,7 @@ def explore(
     json_: JsonFlag = False,
 ) -> None:
     """Search delivered copies: every filter given must match; counts are per copy."""
-    query = ExploreQuery(**_filters(locals()), limit=limit)
+    query = _query(locals(), limit=limit)
     with _heron() as heron, heron.store.session() as session:
         found = explore_copies(session, query)
         stale = stale_messages(session)
@@ -286,6 +286,15 @@ FILTERS = (
 )
 
 
+def _query(options: dict[str, Any], **extra: Any) -> ExploreQuery:
+    """The explorer query a command's options make; a bad filter ends the command."""
+    try:
+        return ExploreQuery(**_filters(options), **extra)
+    except QueryError as exc:
+        output.error("error:", str(exc))
+        raise typer.Exit(2) from None
+
+
 def _filters(options: dict[str, Any]) -> dict[str, Any]:
     """The explorer filters among a command's options, as ``ExploreQuery`` takes them."""
     return {
@@ -346,7 +355,7 @@ def investigate(
     """Investigate files as the suspicious messages themselves, or, with explorer
     filters instead of files, the delivered messages matching them (one manual
     investigation; --recipient investigates a mailbox, --sender a sender)."""
-    query = ExploreQuery(**_filters(locals()))
+    query = _query(locals())
     if files and query.to_dict():
         output.error("error:", "give files or explorer filters, not both")
         raise typer.Exit(2)

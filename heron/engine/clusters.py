@@ -31,6 +31,7 @@ team's or as phishing simulations are never members.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -39,7 +40,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from heron.analyzers.lexicon import FREEMAIL
+from heron.analyzers.lexicon import DEFAULT_HOST_LISTS, FREEMAIL
 from heron.domain.entities import EntityRef, EntityType
 from heron.domain.names import organisational_domain
 from heron.domain.verdicts import Verdict
@@ -54,8 +55,9 @@ SIMILARITY = "similarity"
 INDICATOR = "indicator"
 # Similarity keys whose members share content with the investigated message.
 CONTENT_KEYS = ("message", "body")
-# A subject key this short ("hi", "#") is too common to mark a campaign.
-MIN_SUBJECT_KEY = 4
+# A subject key of fewer words ("invoice #", "hello") is too common to mark a
+# campaign: a supplier's real invoices share it with the phish that imitates them.
+MIN_SUBJECT_WORDS = 3
 # A volume anomaly: at least this many copies in the cluster's last day, and this many
 # times the daily mean of the baseline days before it.
 VOLUME_MIN_COPIES = 10
@@ -140,7 +142,7 @@ def specs_for(
         )
     domain = organisational_domain(message.from_domain)
     own = {organisational_domain(d) for d in org_domains}
-    if domain and domain not in FREEMAIL and domain not in own:
+    if domain and not shared_domain(message.from_domain, domain, own):
         specs.append(
             Spec(
                 SIMILARITY, "sender_domain", domain, replace(base, sender_domain=domain)
@@ -164,7 +166,7 @@ def specs_for(
                 replace(base, sending_ip=message.sending_ip),
             )
         )
-    if len(message.subject_key.replace("#", "").strip()) >= MIN_SUBJECT_KEY:
+    if len(re.findall(r"[^\W\d_]{2,}", message.subject_key)) >= MIN_SUBJECT_WORDS:
         specs.append(
             Spec(
                 SIMILARITY,
@@ -174,6 +176,17 @@ def specs_for(
             )
         )
     return specs
+
+
+def shared_domain(host: str, domain: str, own: set[str]) -> bool:
+    """True for a sender domain many unrelated senders share: free mailboxes, the
+    organisation's own, Microsoft 365's default tenant domain, free hosting."""
+    return (
+        domain in FREEMAIL
+        or domain in own
+        or domain == "onmicrosoft.com"
+        or DEFAULT_HOST_LISTS.shared(host)
+    )
 
 
 def anchor(session: Session, same: list[str], fallback: datetime) -> datetime:
@@ -220,9 +233,7 @@ def run(
         malicious = {c.copy_id for c in found}
     else:
         malicious = {
-            c.copy_id
-            for c in found
-            if c.verdict == Verdict.MALICIOUS.value or c.copy_id in known_bad
+            c.copy_id for c in found if c.judged_malicious or c.copy_id in known_bad
         }
     verdict, reason = _verdict(spec, found, malicious, original, own, rules)
     if verdict is Verdict.MALICIOUS:
@@ -315,9 +326,7 @@ def rejudge(
         malicious = {c.copy_id for c in found}
     else:
         malicious = {
-            c.copy_id
-            for c in found
-            if c.verdict == Verdict.MALICIOUS.value or c.copy_id in known_bad
+            c.copy_id for c in found if c.judged_malicious or c.copy_id in known_bad
         }
     verdict, reason = _verdict(spec, found, malicious, original, own, rules)
     if verdict is Verdict.MALICIOUS:

@@ -150,24 +150,33 @@ def raise_events(session: Session, hits: list[Hit], origin: str) -> int:
 
 def record_clicks(session: Session, clicks: list[Click], source: str) -> list[int]:
     """Store clicks as ``url.clicked`` events (facts, not alerts); returns their ids.
-    A click already stored (same user, url and time) is not stored again."""
+    A click already stored (same user, url and time, from whichever log) is not
+    stored again."""
     ids = []
-    for click in clicks:
-        key = row_key(click.user, click.url, click.time.isoformat())
-        existing = session.scalar(
-            select(m.EventRecord.id).where(
-                m.EventRecord.type == CLICK_EVENT,
-                m.EventRecord.source == f"{source}#{key}",
+    keys = {
+        click: f"click#{row_key(click.user, click.url, click.time.isoformat())}"
+        for click in clicks
+    }
+    stored: set[str] = set()
+    wanted = sorted(set(keys.values()))
+    for start in range(0, len(wanted), 500):
+        stored.update(
+            session.scalars(
+                select(m.EventRecord.source).where(
+                    m.EventRecord.source.in_(wanted[start : start + 500])
+                )
             )
         )
-        if existing is not None:
+    for click in clicks:
+        if keys[click] in stored:
             continue
+        stored.add(keys[click])
         row = repo.save_event(
             session,
             Event(
                 CLICK_EVENT,
                 click.time,
-                f"{source}#{key}",
+                keys[click],
                 (
                     EntityRef(EntityType.MAILBOX, click.user),
                     EntityRef(EntityType.URL, click.url),
@@ -177,6 +186,7 @@ def record_clicks(session: Session, clicks: list[Click], source: str) -> list[in
                     "url": click.url,
                     "message": click.message,
                     "clicked_at": click.time.isoformat(),
+                    "log": f"{source}:{click.line}",
                 },
             ),
         )

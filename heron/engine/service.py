@@ -13,7 +13,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -317,11 +317,15 @@ class Heron:
         # already stored, or met earlier in the run, are not parsed again.
         dates: dict[str, datetime | None] = {}
         mailboxes: dict[tuple[str, str, str], str] = {}
+        # Where each copy of this run was found. A mailbox holding two files of one
+        # message (its inbox and its trash) has one copy, and it is the one the user
+        # can still open: a file out of the mailbox never hides one in it.
+        placed: dict[tuple[str, str], str] = {}
         batch: list[_Pending] = []
         for item in iter_mail(paths, self.limits):
             if progress:
                 progress(1)
-            owner = mailbox or item.mailbox
+            owner = (mailbox or item.mailbox or "").strip().lower()
             if item.error or not owner:
                 summary.errors.append(
                     f"{item.source}: {item.error or 'no mailbox: pass --mailbox'}"
@@ -334,15 +338,19 @@ class Heron:
             if problem:
                 summary.errors.append(f"{item.source}: {problem}")
                 continue
+            digest = hashlib.sha256(item.raw).hexdigest()
+            location = folder_location(item.folder)
+            before = placed.get((digest, owner))
+            if before is not None and (
+                Location(before).in_mailbox or not location.in_mailbox
+            ):
+                summary.duplicates += 1
+                continue
+            placed[(digest, owner)] = location.value
+            if before is not None:  # the earlier file was the trash's: this one wins
+                batch = [p for p in batch if (p.sha256, p.owner) != (digest, owner)]
             batch.append(
-                _Pending(
-                    hashlib.sha256(item.raw).hexdigest(),
-                    item.raw,
-                    owner,
-                    item.source,
-                    folder_location(item.folder).value,
-                    locator,
-                )
+                _Pending(digest, item.raw, owner, item.source, location.value, locator)
             )
             if len(batch) >= INGEST_BATCH:
                 self._store_batch(batch, dates, summary)
@@ -408,7 +416,7 @@ class Heron:
             summary.warnings += len(facts.all_warnings())
             self.store.blobs.put(pending.raw)
             parsed[pending.sha256] = facts
-            dates[pending.sha256] = facts.date
+            dates[pending.sha256] = plausible_date(facts.date)
         kept = []
         for pending in batch:
             if pending.sha256 in failed:
@@ -1625,6 +1633,19 @@ class Heron:
         """The stored cluster run again with its stored query. Its members' messages
         carry the verdicts propagated to them, so the rule finds what it found."""
         spec = clusters.Spec(row.kind, row.key, row.value, ExploreQuery())
+        # What the investigation's other malicious clusters hold counts as known
+        # malicious, as it did when the cluster was built.
+        known_bad = set(
+            session.scalars(
+                select(m.ClusterMember.copy_id)
+                .join(m.Cluster, m.Cluster.id == m.ClusterMember.cluster_id)
+                .where(
+                    m.Cluster.investigation_id == row.investigation_id,
+                    m.Cluster.id != row.id,
+                    m.Cluster.verdict == Verdict.MALICIOUS.value,
+                )
+            )
+        )
         return clusters.run(
             session,
             row.investigation_id,
@@ -1633,7 +1654,7 @@ class Heron:
             self._cluster_rules(),
             source_message=row.source_message,
             original=Verdict(row.verdict),
-            known_bad=set(),
+            known_bad=known_bad,
             own=frozenset(repo.same_message(session, row.source_message)),
         )
 
@@ -1720,6 +1741,28 @@ def _event_message(event: m.EventRecord) -> EntityRef | None:
         if kind == EntityType.MESSAGE.value:
             return EntityRef(EntityType.MESSAGE, value)
     return None
+
+
+# The earliest Date a copy's received time takes as it is; mail claiming to be older,
+# or from the future, is taken as received when heron read it.
+EARLIEST_DATE = datetime(1990, 1, 1, tzinfo=UTC)
+
+
+def plausible_date(moment: datetime | None) -> datetime | None:
+    """A message's Date as its copies' received time, when it could be one.
+
+    Known limit: a Maildir or mbox keeps no delivery time heron trusts, so a sender
+    can backdate a copy within the plausible range and fall outside a cluster's
+    window; the top Received stamp would be harder to forge."""
+    if moment is None:
+        return None
+    try:
+        moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except (OverflowError, ValueError):
+        return None
+    if not EARLIEST_DATE <= moment <= utcnow() + timedelta(days=1):
+        return None
+    return moment
 
 
 def threat_names(verdict: EntityVerdict) -> list[str]:

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from heron.domain.urls import normalise_url
+from heron.domain.urls import normalise_url, url_host
+from heron.intel.lists import ListEntry
 
 # Longest line read; a click record is a few hundred bytes.
 MAX_LINE = 64 * 1024
@@ -55,6 +56,9 @@ def read_clicks(path: Path) -> ClickLog:
         except RecursionError:
             log.warnings.append(f"{path.name}:{number}: JSON nested too deep")
             continue
+        except ValueError as exc:  # an integer of thousands of digits, and the like
+            log.warnings.append(f"{path.name}:{number}: not readable JSON ({exc})")
+            continue
         if not isinstance(record, dict):
             log.warnings.append(f"{path.name}:{number}: not a JSON object")
             continue
@@ -71,11 +75,18 @@ def _lines(path: Path, log: ClickLog) -> Iterator[tuple[int, str]]:
         log.warnings.append(f"{path}: cannot read: {exc.strerror}")
         return
     with handle:
-        for number, raw in enumerate(handle, start=1):
+        number = 0
+        while True:
+            raw = handle.readline(MAX_LINE + 1)
+            if not raw:
+                return
+            number += 1
             if len(raw) > MAX_LINE:
                 log.warnings.append(
                     f"{path.name}:{number}: line longer than {MAX_LINE} bytes; skipped"
                 )
+                while raw and not raw.endswith(b"\n"):  # the rest of that line
+                    raw = handle.readline(MAX_LINE + 1)
                 continue
             yield number, raw.decode("utf-8", "replace")
 
@@ -89,11 +100,14 @@ def _click(
         warnings.append(f"{where}: type {kind!r} is not url.clicked; skipped")
         return None
     user, url, when = record.get("user"), record.get("url"), record.get("time")
-    if not isinstance(user, str) or "@" not in user:
+    address = _address(user) if isinstance(user, str) and len(user) <= 320 else None
+    if address is None:
         warnings.append(f"{where}: no user address; skipped")
         return None
-    if not isinstance(url, str) or not url.strip() or len(url) > MAX_URL:
-        warnings.append(f"{where}: no url (or one longer than {MAX_URL}); skipped")
+    if not isinstance(url, str) or len(url) > MAX_URL or not _is_url(url):
+        warnings.append(
+            f"{where}: no http(s) url (or one longer than {MAX_URL}); skipped"
+        )
         return None
     if not isinstance(when, str):
         warnings.append(f"{where}: no time; skipped")
@@ -106,11 +120,30 @@ def _click(
     if moment.tzinfo is None:
         warnings.append(f"{where}: time without a zone read as UTC")
         moment = moment.replace(tzinfo=UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        warnings.append(f"{where}: time {when[:40]!r} is out of range; skipped")
+        return None
     message = record.get("message", "")
     return Click(
-        user=user.strip().lower(),
+        user=address,
         url=normalise_url(url),
-        time=moment.astimezone(UTC),
+        time=moment,
         message=message.strip() if isinstance(message, str) else "",
         line=number,
+    )
+
+
+def _address(text: str) -> str | None:
+    """The user as heron writes mailboxes (lower case), or None if not an address."""
+    try:
+        return ListEntry("sender", text.strip(), "block").value
+    except ValueError:
+        return None
+
+
+def _is_url(text: str) -> bool:
+    return text.strip().lower().startswith(("http://", "https://")) and bool(
+        url_host(text.strip())
     )

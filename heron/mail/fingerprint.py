@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
+import unicodedata
 from functools import lru_cache
 from typing import Any
 
@@ -55,7 +56,14 @@ _WORD = re.compile(r"\w{1,40}")
 
 def subject_key(subject: str) -> str:
     """The subject with what varies between copies of a campaign taken out."""
-    text = _PREFIX.sub("", subject.strip())
+    # Compatibility forms (full-width letters) as their plain letters, and no
+    # invisible format characters (zero-width spaces), which would split one key.
+    text = "".join(
+        c
+        for c in unicodedata.normalize("NFKC", subject)
+        if unicodedata.category(c) != "Cf"
+    )
+    text = _PREFIX.sub("", text.strip())
     text = _DIGITS.sub("#", text.lower())
     return _SPACES.sub(" ", text).strip()[:255]
 

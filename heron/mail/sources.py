@@ -54,7 +54,9 @@ def iter_mail(paths: Iterable[Path], limits: Limits = Limits()) -> Iterator[Mail
 
 
 def _iter_path(path: Path, limits: Limits, depth: int = 0) -> Iterator[MailItem]:
-    if path.is_symlink() and path.is_dir():
+    if depth > 0 and path.is_symlink():
+        yield MailItem(str(path), error="symbolic link inside a folder; not followed")
+    elif path.is_symlink() and path.is_dir():
         yield MailItem(str(path), error="symbolic link to a folder; not followed")
     elif path.is_dir() and depth > MAX_FOLDER_DEPTH:
         yield MailItem(
@@ -137,9 +139,17 @@ def _iter_maildir_files(
     if problem is not None:
         yield problem
     for file in files:
-        if file.is_file():
+        if file.is_symlink():
+            # Whoever can write into a Maildir could point a link at any file the
+            # heron process may read: links inside mailboxes are never followed.
+            yield MailItem(str(file), error="symbolic link in a Maildir; not followed")
+        elif file.is_file():
             item = _read_whole(file, limits)
             yield MailItem(item.source, item.raw, mailbox, folder, item.error)
+        else:
+            yield MailItem(
+                str(file), error="not a regular file (a device or pipe); not read"
+            )
 
 
 def _iter_file(path: Path, limits: Limits) -> Iterator[MailItem]:

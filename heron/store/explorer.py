@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, func, or_, select
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from heron.domain.names import organisational_domain
 from heron.domain.urls import normalise_url
 from heron.domain.verdicts import Location, Verdict
+from heron.errors import QueryError
 from heron.mail import fingerprint
 from heron.store import models as m
 from heron.store.models import row_key
@@ -36,6 +37,18 @@ MAX_LIMIT = 10_000
 # Messages a body-fingerprint filter may match: past this many near duplicates the
 # filter keeps the first ones found and says it was cut (``ExploreResult.truncated``).
 MAX_NEAR_MESSAGES = 10_000
+# Longest text a filter takes; a subject or address is shorter.
+MAX_FILTER_TEXT = 1000
+TEXT_FILTERS = (
+    "sender",
+    "sender_domain",
+    "recipient",
+    "subject_contains",
+    "url",
+    "url_domain",
+    "file_hash",
+    "sending_ip",
+)
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,25 @@ class ExploreQuery:
     messages: tuple[str, ...] = ()
     exclude_mailboxes: tuple[str, ...] = ()
     limit: int = DEFAULT_LIMIT
+
+    def __post_init__(self) -> None:
+        if not 0 < self.limit <= MAX_LIMIT:
+            raise QueryError(f"limit must be between 1 and {MAX_LIMIT}")
+        for name in ("since", "until"):
+            moment = getattr(self, name)
+            if moment is None:
+                continue
+            try:
+                utc = moment.astimezone(UTC) if moment.tzinfo else moment
+            except OverflowError:
+                utc = None
+            if utc is None or not 1900 <= utc.year <= 9998:
+                raise QueryError(f"{name} must lie between the years 1900 and 9998")
+        for name in TEXT_FILTERS:
+            if len(getattr(self, name)) > MAX_FILTER_TEXT:
+                raise QueryError(f"{name} is longer than {MAX_FILTER_TEXT} characters")
+        if self.sender_domain and not self.sender_domain.strip().strip("."):
+            raise QueryError("sender_domain needs a domain name")
 
     def to_dict(self) -> dict[str, Any]:
         """The filters that are set, as JSON-ready values."""
@@ -132,12 +164,20 @@ class Member:
     location: str
     received_at: datetime
     verdict: str
+    # Where the message's verdict came from: an investigation, or a cluster that
+    # passed its verdict on ("cluster ...").
+    verdict_source: str = ""
+
+    @property
+    def judged_malicious(self) -> bool:
+        """Malicious by an analysis of its own, not by a cluster's say-so."""
+        return self.verdict == Verdict.MALICIOUS.value and not (
+            self.verdict_source.startswith("cluster ")
+        )
 
 
 def explore(session: Session, query: ExploreQuery) -> ExploreResult:
     """Every delivered copy matching ``query``, newest first, with counts."""
-    if not 0 < query.limit <= MAX_LIMIT:
-        raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
     conditions, truncated = conditions_for(session, query)
     by_location = location_counts(session, conditions)
     rows = session.execute(
@@ -177,6 +217,7 @@ def members(
             m.Copy.location,
             m.Copy.received_at,
             m.Message.verdict,
+            m.Message.verdict_source,
         )
         .join(m.Message, m.Message.sha256 == m.Copy.message_sha256)
         .where(*conditions)

@@ -293,7 +293,7 @@ class EventRecord(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     type: Mapped[str] = mapped_column(SafeString(64), index=True)
-    source: Mapped[str] = mapped_column(SafeString(255), default="")
+    source: Mapped[str] = mapped_column(SafeString(255), index=True, default="")
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
     entities: Mapped[dict[str, Any]] = mapped_column(default=dict)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -142,8 +142,12 @@ def _index_rows(
 ) -> dict[type[m.Base], list[dict[str, Any]]]:
     """The index rows of one message: link domains, urls, files and body bands."""
     sha = facts.sha256
+    # One url of every host first, then the rest: a thousand padding links to one
+    # host must not push the one that matters past the limit.
+    every = facts.every_url()
+    firsts = list({url.host: url for url in reversed(every)}.values())[::-1]
     urls: dict[str, Url] = {}
-    for url in facts.every_url():
+    for url in [*firsts, *every]:
         urls.setdefault(row_key(url.url), url)
         if len(urls) >= MAX_INDEXED_URLS:
             break
@@ -354,8 +358,11 @@ def store_copies(session: Session, found: list[NewCopy]) -> int:
     }
     now = utcnow()
     copies, events = [], []
+    added: set[tuple[str, str]] = set()
     for copy in found:
         key = (copy.sha256, copy.mailbox)
+        if key in added:
+            continue  # a second file of it in this batch: the caller chose one
         if key in existing:
             save_copy(
                 session,
@@ -366,7 +373,7 @@ def store_copies(session: Session, found: list[NewCopy]) -> int:
                 copy.received_at,
             )
             continue
-        existing[key] = m.Copy()  # a second file of it in this run is a duplicate
+        added.add(key)
         copies.append(
             {
                 "message_sha256": copy.sha256,

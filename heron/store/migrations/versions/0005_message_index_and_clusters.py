@@ -58,6 +58,8 @@ def upgrade() -> None:
         if indexed:
             op.create_index(f"ix_messages_{name}", "messages", [name])
     op.create_index("ix_copies_received_at", "copies", ["received_at"])
+    # Post-delivery events and clicks are found again by their source key.
+    op.create_index("ix_events_source", "events", ["source"])
     _message_table(
         "message_urls",
         sa.Column("url_key", sa.String(length=40), nullable=False),
@@ -130,6 +132,7 @@ def downgrade() -> None:
     op.drop_table("message_bands")
     op.drop_table("message_files")
     op.drop_table("message_urls")
+    op.drop_index("ix_events_source", "events")
     op.drop_index("ix_copies_received_at", "copies")
     for name, _, _, indexed in reversed(MESSAGE_COLUMNS):
         if indexed:
