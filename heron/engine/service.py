@@ -763,15 +763,19 @@ class Heron:
         opened: set[int] = set()
         while True:
             with self.store.session() as session:
-                event = session.scalar(
-                    select(m.EventRecord)
-                    .where(
-                        m.EventRecord.processed_at.is_(None),
-                        m.EventRecord.type.in_(ALERTING_EVENTS),
+                # One indexed lookup per alerting type: a single query ordered by id
+                # would walk the millions of delivery facts no policy alerts on.
+                firsts = [
+                    session.scalar(
+                        select(func.min(m.EventRecord.id)).where(
+                            m.EventRecord.type == kind,
+                            m.EventRecord.processed_at.is_(None),
+                        )
                     )
-                    .order_by(m.EventRecord.id)
-                    .limit(1)
-                )
+                    for kind in ALERTING_EVENTS
+                ]
+                waiting = [i for i in firsts if i is not None]
+                event = session.get(m.EventRecord, min(waiting)) if waiting else None
                 if event is None:
                     return touched
                 policies = policies_for(event.type, BUILTIN_POLICIES)

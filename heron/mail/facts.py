@@ -184,7 +184,7 @@ class SenderHistory:
     with the earlier delivered copies that linked there too.
     """
 
-    delivered: int
+    delivered: int  # copies received earlier, counted up to 10,000
     from_address_copies: int
     from_domain_copies: int
     link_domain_copies: tuple[tuple[str, int], ...] = ()

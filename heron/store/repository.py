@@ -223,6 +223,10 @@ def link_domains(facts: MessageFacts) -> list[str]:
     return sorted(found)[:MAX_LINK_DOMAINS]
 
 
+# Delivered copies sender_history counts at most.
+HISTORY_COUNTED = 10_000
+
+
 def sender_history(session: Session, facts: MessageFacts) -> SenderHistory:
     """What the organisation's delivered mail (copies ingested from mailboxes, not
     reports) says of this message's sender and link domains, counting only copies
@@ -235,7 +239,16 @@ def sender_history(session: Session, facts: MessageFacts) -> SenderHistory:
     earlier = [m.Copy.message_sha256 != facts.sha256]
     if first_copy is not None:
         earlier.append(m.Copy.received_at < first_copy)
-    delivered = session.scalar(select(func.count(m.Copy.id)).where(*earlier)) or 0
+    # Counted only as far as the history analyzer needs to know "enough": counting
+    # every copy of a large organisation would cost more than the whole analysis.
+    delivered = (
+        session.scalar(
+            select(func.count()).select_from(
+                select(m.Copy.id).where(*earlier).limit(HISTORY_COUNTED).subquery()
+            )
+        )
+        or 0
+    )
     from_address = facts.from_.address if facts.from_ else ""
     from_domain = facts.from_.domain if facts.from_ else ""
     org = organisational_domain(from_domain)
