@@ -229,15 +229,7 @@ def run(
         by_location = dict(sorted(Counter(c.location for c in found).items()))
         messages = len({c.message for c in found})
     total = sum(by_location.values())
-    if spec.kind == INDICATOR:
-        malicious = {c.copy_id for c in found}
-    else:
-        malicious = {
-            c.copy_id for c in found if c.judged_malicious or c.copy_id in known_bad
-        }
-    verdict, reason = _verdict(spec, found, malicious, original, own, rules)
-    if verdict is Verdict.MALICIOUS:
-        malicious = {c.copy_id for c in found}
+    verdict, reason, malicious = _judge(spec, found, original, known_bad, own, rules)
     row = session.scalar(
         select(m.Cluster).where(
             m.Cluster.investigation_id == investigation_id,
@@ -321,7 +313,25 @@ def rejudge(
     """Decide a cluster's verdict again over the members its run found, after the
     investigated message's verdict or the known malicious copies changed: the same
     rule as ``run``, without querying again."""
-    found = built.members
+    verdict, reason, malicious = _judge(
+        spec, built.members, original, known_bad, own, rules
+    )
+    built.row.verdict, built.row.reason = verdict.value, reason
+    built.row.malicious_copies = len(malicious)
+    built.malicious = malicious
+    return built
+
+
+def _judge(
+    spec: Spec,
+    found: list[Member],
+    original: Verdict,
+    known_bad: set[int],
+    own: frozenset[str],
+    rules: Rules,
+) -> tuple[Verdict, str, set[int]]:
+    """The cluster's verdict, why, and the member copies counted malicious (all of
+    them once the cluster is malicious)."""
     if spec.kind == INDICATOR:
         malicious = {c.copy_id for c in found}
     else:
@@ -331,10 +341,7 @@ def rejudge(
     verdict, reason = _verdict(spec, found, malicious, original, own, rules)
     if verdict is Verdict.MALICIOUS:
         malicious = {c.copy_id for c in found}
-    built.row.verdict, built.row.reason = verdict.value, reason
-    built.row.malicious_copies = len(malicious)
-    built.malicious = malicious
-    return built
+    return verdict, reason, malicious
 
 
 def _verdict(

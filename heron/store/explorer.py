@@ -15,7 +15,7 @@ and run it again later.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -357,12 +357,6 @@ def stale_messages(session: Session) -> int:
         )
         or 0
     )
-
-
-def with_window(
-    query: ExploreQuery, since: datetime | None, until: datetime | None
-) -> ExploreQuery:
-    return replace(query, since=since, until=until)
 
 
 def _view(copy: m.Copy, message: m.Message) -> dict[str, Any]:
