@@ -14,12 +14,114 @@ import re
 import tomllib
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from heron.errors import ConfigError
+
+
+_NAME = r"[a-z][a-z0-9-]{0,31}"
+# Where heron moves copies on a Dovecot server, by location.
+DEFAULT_IMAP_FOLDERS = {
+    "inbox": "INBOX",
+    "junk": "Junk",
+    "deleted": "Recoverable Items",
+    "quarantine": "Quarantine",
+}
+
+
+class _ConnectorSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=_NAME, description="How mailboxes and logs name it")
+    timeout: float = Field(30.0, gt=0, le=600, description="Seconds per network call")
+
+
+class DovecotSettings(_ConnectorSettings):
+    """A Dovecot server reached over IMAP (mail, delegations) and ManageSieve
+    (forwarding), logging in as each user through a master user."""
+
+    type: Literal["dovecot"]
+    host: str = Field("127.0.0.1", min_length=1, max_length=253)
+    imap_port: int = Field(993, ge=1, le=65535)
+    imap_tls: Literal["implicit", "starttls", "none"] = "implicit"
+    sieve_port: int = Field(4190, ge=1, le=65535)
+    sieve_tls: Literal["implicit", "starttls", "none"] = "starttls"
+    ca_file: Path | None = None
+    allow_plaintext: bool = Field(
+        False, description="Allow imap_tls or sieve_tls 'none' (a loopback lab only)"
+    )
+    master_user: str = Field(min_length=1, max_length=320)
+    master_separator: str = Field("*", min_length=1, max_length=4)
+    password_env: str = ""
+    password_file: Path | None = None
+    users: list[str] = Field(default_factory=list)
+    users_file: Path | None = None
+    folders: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_IMAP_FOLDERS))
+    max_message_bytes: int = Field(50 * 1024 * 1024, ge=1024, le=1024**3)
+
+    @model_validator(mode="after")
+    def _tls_unless_allowed(self) -> DovecotSettings:
+        plain = [n for n in ("imap_tls", "sieve_tls") if getattr(self, n) == "none"]
+        if plain and not self.allow_plaintext:
+            raise ValueError(
+                f"connector {self.name}: {', '.join(plain)} 'none' sends the master "
+                "password in the clear; use TLS, or set allow_plaintext = true for a "
+                "loopback test server"
+            )
+        unknown = sorted(set(self.folders) - set(DEFAULT_IMAP_FOLDERS))
+        if unknown:
+            raise ValueError(
+                f"connector {self.name}: folders for unknown locations {unknown}; "
+                f"known: {sorted(DEFAULT_IMAP_FOLDERS)}"
+            )
+        self.folders = {**DEFAULT_IMAP_FOLDERS, **self.folders}
+        return self
+
+
+class PostfixSettings(_ConnectorSettings):
+    """A Postfix server whose ``check_sender_access`` map heron keeps."""
+
+    type: Literal["postfix"]
+    access_map: Path = Field(description="The map's source file; heron runs postmap")
+    map_type: str = Field("hash", pattern=r"[a-z]+")
+    postmap: str = "postmap"
+    config_dir: Path | None = Field(
+        None, description="Postfix's configuration folder (postfix -c), if not /etc"
+    )
+    hold_queued: bool = Field(
+        False, description="Block sender also holds mail from it already queued"
+    )
+
+
+class GraphSettings(_ConnectorSettings):
+    """A Microsoft 365 tenant reached through Microsoft Graph."""
+
+    type: Literal["graph"]
+    tenant_id: str = Field(min_length=1, max_length=200)
+    client_id: str = Field(min_length=1, max_length=200)
+    secret_env: str = ""
+    secret_file: Path | None = None
+    authority: str = "https://login.microsoftonline.com"
+    graph_url: str = "https://graph.microsoft.com/v1.0"
+    users: list[str] = Field(default_factory=list)
+    remediate_api: bool = Field(
+        False, description="Use analyzedEmails/remediate (Defender for Office 365 P2)"
+    )
+
+
+ConnectorSettings = Annotated[
+    DovecotSettings | PostfixSettings | GraphSettings, Field(discriminator="type")
+]
 
 
 class Settings(BaseSettings):
@@ -141,6 +243,15 @@ class Settings(BaseSettings):
     malicious_points: int = Field(
         6, ge=1, le=1000, description="Points that make an entity malicious"
     )
+    connectors: list[ConnectorSettings] = Field(
+        default_factory=list,
+        description="Mail systems heron reads and acts on ([[connectors]] tables, or "
+        "JSON in HERON_CONNECTORS); see docs/connectors.md",
+    )
+    purge_approvers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="People who may approve a hard delete, which cannot be undone",
+    )
     workers: int = Field(4, ge=1, le=64, description="In-process worker threads")
     log_format: str = Field("text", description="text or json")
 
@@ -157,6 +268,7 @@ class Settings(BaseSettings):
         "file_sharing",
         "security_mailboxes",
         "phish_sim_mailboxes",
+        "purge_approvers",
         mode="before",
     )
     @classmethod
@@ -193,6 +305,17 @@ class Settings(BaseSettings):
             ):
                 raise ValueError(f"{address!r} is not a mail address")
         return [a.strip().lower() for a in value]
+
+    @field_validator("connectors")
+    @classmethod
+    def _unique_names(cls, value: list[Any]) -> list[Any]:
+        names = [c.name for c in value]
+        doubled = sorted({n for n in names if names.count(n) > 1})
+        if doubled:
+            raise ValueError(f"connector names must differ: {doubled} used twice")
+        if "maildir" in names or "none" in names:
+            raise ValueError("'maildir' and 'none' are heron's own connector names")
+        return value
 
     @field_validator("dns_records", mode="before")
     @classmethod
@@ -308,8 +431,9 @@ def load_settings(**overrides: Any) -> Settings:
         ) from None
 
 
-# HERON_ variables that are not settings: the config file's path and the test suite's.
-NOT_SETTINGS = ("HERON_CONFIG", "HERON_TEST_")
+# HERON_ variables that are not settings: the config file's path, the test suite's,
+# Connectors may name HERON_SECRET_* variables for their credentials.
+NOT_SETTINGS = ("HERON_CONFIG", "HERON_TEST_", "HERON_SECRET_")
 
 
 def _refuse_unknown_environment() -> None:

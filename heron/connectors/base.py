@@ -1,22 +1,41 @@
-"""The connector contract: find and move copies of a message in real mailboxes."""
+"""The connector contract: one interface for every mail system heron acts on.
+
+A connector lists its mailboxes, reads new mail, finds copies of a message, moves,
+soft deletes, hard deletes and restores them, reads and turns off forwarding, reads
+and removes delegations, and blocks senders. Each connector states the operations it
+supports in ``operations``; the engine proposes only actions a target's connector
+can carry out, and an operation a connector lacks raises ``Unsupported``.
+
+Every operation is idempotent: asked twice, the second call finds the work done and
+reports ``already in destination`` (or ``not found``) instead of changing anything.
+"""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from heron.domain.verdicts import Location
+from heron.errors import ConnectorError
 
 
 class Operation(StrEnum):
     """What a connector may be able to do."""
 
     LIST_MAILBOXES = "list mailboxes"
+    INGEST = "ingest new mail"
     FIND = "find copies"
     MOVE = "move copies"
     SOFT_DELETE = "soft delete"
+    HARD_DELETE = "hard delete"
     RESTORE = "restore"
+    READ_FORWARDING = "read forwarding"
+    DISABLE_FORWARDING = "turn off forwarding"
+    READ_DELEGATIONS = "read delegations"
+    REMOVE_DELEGATION = "remove delegation"
+    BLOCK_SENDER = "block sender"
 
 
 class OutcomeStatus(StrEnum):
@@ -31,6 +50,10 @@ class OutcomeStatus(StrEnum):
     GONE = "already gone"
 
 
+class Unsupported(ConnectorError):
+    """The connector cannot carry out this operation."""
+
+
 @dataclass(frozen=True)
 class CopyRef:
     """Where one copy lives: mailbox, connector-specific locator and its location."""
@@ -42,31 +65,132 @@ class CopyRef:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one operation on one copy did, and where the copy is afterwards."""
+    """What one operation on one target did, and where a copy is afterwards."""
 
     status: OutcomeStatus
-    copy: CopyRef | None
+    copy: CopyRef | None = None
     detail: str = ""
 
 
-class Connector(ABC):
-    """A mail system heron can act on."""
+@dataclass(frozen=True)
+class FetchedMail:
+    """One message read from a mailbox by an incremental ingest."""
 
-    name: str
-    operations: frozenset[Operation]
+    mailbox: str
+    folder: str
+    location: Location
+    locator: str
+    raw: bytes
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class ForwardRule:
+    """A rule that sends a mailbox's mail to other addresses.
+
+    ``ident`` names the rule stably across scans (script and position, or the mail
+    system's rule id); ``external`` lists the targets outside the organisation."""
+
+    mailbox: str
+    ident: str
+    kind: str  # redirect, forward, mailbox-forwarding
+    targets: tuple[str, ...]
+    external: tuple[str, ...]
+    enabled: bool = True
+    keeps_copy: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Delegation:
+    """Rights on a mailbox folder granted to someone other than its owner."""
+
+    mailbox: str
+    folder: str
+    grantee: str
+    rights: str
+
+    @property
+    def ident(self) -> str:
+        return f"{self.folder}\x1f{self.grantee}"
+
+
+class Connector:
+    """A mail system heron can act on. Subclasses implement what they support and
+    list it in ``operations``; everything else raises ``Unsupported``."""
+
+    name: str = ""
+    kind: str = ""
+    operations: frozenset[Operation] = frozenset()
 
     def supports(self, operation: Operation) -> bool:
         return operation in self.operations
 
-    @abstractmethod
+    def _unsupported(self, operation: Operation) -> Unsupported:
+        return Unsupported(
+            f"the {self.kind or 'unknown'} connector {self.name!r} cannot "
+            f"{operation.value}"
+        )
+
+    def close(self) -> None:
+        """Release connections; the connector can be used again afterwards."""
+
     def list_mailboxes(self) -> list[str]:
         """Every mailbox this connector reaches."""
+        raise self._unsupported(Operation.LIST_MAILBOXES)
 
-    @abstractmethod
-    def find(self, mailbox: str, sha256: str) -> list[CopyRef]:
+    def fetch_new(
+        self, mailbox: str, state: dict[str, Any]
+    ) -> Iterator[tuple[FetchedMail | None, dict[str, Any]]]:
+        """Mail that arrived in ``mailbox`` since ``state``, each with the state to
+        keep once it is stored (``None`` mail: only the state moved on)."""
+        raise self._unsupported(Operation.INGEST)
+
+    def find(self, mailbox: str, sha256: str, message_id: str = "") -> list[CopyRef]:
         """Every copy of the message with this content hash in ``mailbox``."""
+        raise self._unsupported(Operation.FIND)
 
-    @abstractmethod
-    def move(self, copy: CopyRef, destination: Location, sha256: str) -> Outcome:
+    def move(
+        self, copy: CopyRef, destination: Location, sha256: str, message_id: str = ""
+    ) -> Outcome:
         """Move one copy to ``destination``. Moving a copy that is already there
         reports ``already in destination`` and changes nothing."""
+        raise self._unsupported(Operation.MOVE)
+
+    def purge(self, copy: CopyRef, sha256: str, message_id: str = "") -> Outcome:
+        """Delete one copy for good. Cannot be undone."""
+        raise self._unsupported(Operation.HARD_DELETE)
+
+    def forwarding(self, mailbox: str, org_domains: frozenset[str]) -> list[ForwardRule]:
+        """The mailbox's rules that send mail to other addresses."""
+        raise self._unsupported(Operation.READ_FORWARDING)
+
+    def save_forwarding(self, mailbox: str) -> dict[str, Any]:
+        """What ``restore_forwarding`` needs to put the mailbox's forwarding back as
+        it is now; the action keeps it before it changes anything."""
+        raise self._unsupported(Operation.DISABLE_FORWARDING)
+
+    def disable_forwarding(self, mailbox: str, org_domains: frozenset[str]) -> Outcome:
+        """Turn off every rule sending the mailbox's mail outside the organisation."""
+        raise self._unsupported(Operation.DISABLE_FORWARDING)
+
+    def restore_forwarding(self, mailbox: str, saved: dict[str, Any]) -> Outcome:
+        raise self._unsupported(Operation.DISABLE_FORWARDING)
+
+    def delegations(self, mailbox: str) -> list[Delegation]:
+        """Rights other users hold on the mailbox's folders."""
+        raise self._unsupported(Operation.READ_DELEGATIONS)
+
+    def remove_delegation(self, delegation: Delegation) -> Outcome:
+        raise self._unsupported(Operation.REMOVE_DELEGATION)
+
+    def restore_delegation(self, delegation: Delegation) -> Outcome:
+        raise self._unsupported(Operation.REMOVE_DELEGATION)
+
+    def block(self, kind: str, value: str, reason: str) -> Outcome:
+        """Refuse mail from a sender (``kind`` sender) or a domain (``domain``)."""
+        raise self._unsupported(Operation.BLOCK_SENDER)
+
+    def unblock(self, kind: str, value: str) -> Outcome:
+        raise self._unsupported(Operation.BLOCK_SENDER)
+

@@ -46,12 +46,14 @@ class MaildirConnector(Connector):
     """Mailboxes that are Maildirs under known paths."""
 
     name = "maildir"
+    kind = "maildir"
     operations = frozenset(
         {
             Operation.LIST_MAILBOXES,
             Operation.FIND,
             Operation.MOVE,
             Operation.SOFT_DELETE,
+            Operation.HARD_DELETE,
             Operation.RESTORE,
         }
     )
@@ -62,7 +64,7 @@ class MaildirConnector(Connector):
     def list_mailboxes(self) -> list[str]:
         return sorted(self._roots)
 
-    def find(self, mailbox: str, sha256: str) -> list[CopyRef]:
+    def find(self, mailbox: str, sha256: str, message_id: str = "") -> list[CopyRef]:
         root = self._root(mailbox)
         found = []
         for path in _message_files(root):
@@ -72,7 +74,9 @@ class MaildirConnector(Connector):
                 )
         return found
 
-    def move(self, copy: CopyRef, destination: Location, sha256: str) -> Outcome:
+    def move(
+        self, copy: CopyRef, destination: Location, sha256: str, message_id: str = ""
+    ) -> Outcome:
         root = self._root(copy.mailbox)
         if destination not in FOLDERS:
             raise ConnectorError(f"Maildir cannot move a copy to {destination.value}")
@@ -93,6 +97,18 @@ class MaildirConnector(Connector):
             return Outcome(OutcomeStatus.FAILED, copy, f"rename failed: {exc.strerror}")
         log.info("maildir moved copy in %s to %s", copy.mailbox, destination.value)
         return Outcome(OutcomeStatus.DONE, _ref(copy.mailbox, root, target))
+
+    def purge(self, copy: CopyRef, sha256: str, message_id: str = "") -> Outcome:
+        root = self._root(copy.mailbox)
+        source = self._locate(root, copy, sha256)
+        if source is None:
+            return Outcome(OutcomeStatus.NOT_FOUND, None, f"no copy in {copy.mailbox}")
+        try:
+            source.unlink()
+        except OSError as exc:
+            return Outcome(OutcomeStatus.FAILED, copy, f"unlink failed: {exc.strerror}")
+        log.info("maildir deleted a copy in %s for good", copy.mailbox)
+        return Outcome(OutcomeStatus.DONE, CopyRef(copy.mailbox, "", Location.GONE))
 
     def _root(self, mailbox: str) -> Path:
         try:

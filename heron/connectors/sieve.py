@@ -1,0 +1,137 @@
+"""Reading Sieve scripts for forwarding, and turning external forwarding off.
+
+A ``redirect`` sends the message on to another address; without ``:copy`` the
+user's own copy is dropped. Turning external forwarding off replaces each redirect
+to an address outside the organisation with ``keep`` (so the mail stays in the
+mailbox, as if the rule had never been written) and drops a ``redirect :copy``
+outright. Redirects inside the organisation are left alone. The parsing is
+sievelib's; the rewritten script is sievelib's rendering of the changed tree, so
+comments and layout of the user's script are not kept in it. The original text is
+kept by the caller for undo.
+
+Known limit: forwarding by other means (``notify :method "mailto:..."``, the
+``vnd.dovecot.pipe`` or ``execute`` extensions, scripts pulled in with
+``include``) is not read.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from sievelib.commands import KeepCommand, get_command_instance
+from sievelib.parser import Parser
+
+from heron.connectors.base import ForwardRule
+from heron.errors import ConnectorError
+
+# Scripts larger than this are refused: Dovecot's default sieve_max_script_size is 1M.
+MAX_SCRIPT = 1024 * 1024
+
+
+def parse(name: str, text: str) -> list[Any]:
+    """The script's command tree; ConnectorError when sievelib cannot read it."""
+    if len(text) > MAX_SCRIPT:
+        raise ConnectorError(f"sieve script {name!r} is larger than {MAX_SCRIPT} bytes")
+    parser = Parser()
+    if not parser.parse(text):
+        raise ConnectorError(
+            f"sieve script {name!r} cannot be read: {getattr(parser, 'error', '?')}"
+        )
+    return list(parser.result)
+
+
+def is_external(address: str, org_domains: frozenset[str]) -> bool:
+    """True for an address outside the organisation's domains (and their
+    subdomains), and for a target heron cannot read (a variable, no domain)."""
+    _, at, domain = address.strip().rpartition("@")
+    domain = domain.lower().rstrip(".")
+    if not at or not domain or "$" in address:
+        return True
+    return not any(domain == d or domain.endswith("." + d) for d in org_domains)
+
+
+def forwards(
+    mailbox: str, name: str, text: str, org_domains: frozenset[str], *, active: bool
+) -> list[ForwardRule]:
+    """Every redirect in the script, as forwarding rules of ``mailbox``."""
+    found = []
+    for index, command in enumerate(_redirects(parse(name, text))):
+        target = _address(command)
+        keeps = "copy" in command.arguments
+        found.append(
+            ForwardRule(
+                mailbox=mailbox,
+                ident=f"sieve:{name}:{index}",
+                kind="redirect",
+                targets=(target,),
+                external=(target,) if is_external(target, org_domains) else (),
+                enabled=active,
+                keeps_copy=keeps,
+                description=f"sieve script {name!r}"
+                + (" (active)" if active else " (not active)")
+                + f": redirect{' :copy' if keeps else ''} to {target}",
+            )
+        )
+    return found
+
+
+def without_external_forwards(
+    name: str, text: str, org_domains: frozenset[str]
+) -> tuple[str, int]:
+    """The script with every external redirect turned off, and how many were."""
+    tree = parse(name, text)
+    changed = _strip(tree, org_domains)
+    if not changed:
+        return text, 0
+    out = io.StringIO()
+    out.write(
+        "# heron turned off forwarding outside the organisation in this script; "
+        "heron keeps the earlier version, and undoing the action puts it back.\n"
+    )
+    for command in tree:
+        command.tosieve(target=out)
+    rendered = out.getvalue()
+    parse(name, rendered)  # never upload what does not read back
+    return rendered, changed
+
+
+def _redirects(commands: list[Any]) -> list[Any]:
+    found = []
+    for command in commands:
+        if command.name == "redirect":
+            found.append(command)
+        found.extend(_redirects(list(command.children)))
+    return found
+
+
+def _address(command: Any) -> str:
+    value = command.arguments.get("address", "")
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    text = str(value)
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        text = text[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    return text.strip()
+
+
+def _strip(commands: list[Any], org_domains: frozenset[str]) -> int:
+    """Replace external redirects in place; returns how many were changed."""
+    changed = 0
+    for position in range(len(commands) - 1, -1, -1):
+        command = commands[position]
+        if command.name == "redirect" and is_external(_address(command), org_domains):
+            if "copy" in command.arguments:
+                del commands[position]
+            else:
+                commands[position] = _keep(command)
+            changed += 1
+        elif command.children:
+            changed += _strip(command.children, org_domains)
+    return changed
+
+
+def _keep(replaced: Any) -> KeepCommand:
+    keep = get_command_instance("keep", replaced.parent)
+    assert isinstance(keep, KeepCommand)
+    return keep
