@@ -28,7 +28,6 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, Settin
 
 from heron.errors import ConfigError
 
-
 _NAME = r"[a-z][a-z0-9-]{0,31}"
 # Where heron moves copies on a Dovecot server, by location.
 DEFAULT_IMAP_FOLDERS = {

@@ -6,7 +6,8 @@
     ├── IntelFeedError       a feed file that cannot be read in any known format
     ├── NotFoundError        an id that names nothing in the store
     ├── ActionError          an action that cannot move to the asked state
-    │   └── ApprovalRequired an action asked to run without an approval
+    │   ├── ApprovalRequired an action asked to run without an approval
+    │   └── PermissionDenied a person deciding what their role does not allow
     └── ConnectorError       a mail system refused or failed an operation
 
 Messages say what went wrong and what to do next.
@@ -39,6 +40,10 @@ class ActionError(HeronError):
 
 class ApprovalRequired(ActionError):
     """An action that was asked to run before a person approved it."""
+
+
+class PermissionDenied(ActionError):
+    """A person asked to decide an action their permissions do not cover."""
 
 
 class ConnectorError(HeronError):

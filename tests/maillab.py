@@ -66,9 +66,7 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> No
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(
-                f"daemon exited with {process.returncode}: {_tail(log)}"
-            )
+            raise RuntimeError(f"daemon exited with {process.returncode}: {_tail(log)}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return

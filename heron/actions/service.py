@@ -10,7 +10,8 @@ running can be executed again without moving anything twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,9 +19,22 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from heron.actions.types import ACTION_TYPES, ActionType
-from heron.connectors.base import Connector, CopyRef, OutcomeStatus
+from heron.connectors.base import (
+    Connector,
+    CopyRef,
+    Delegation,
+    Operation,
+    Outcome,
+    OutcomeStatus,
+)
 from heron.domain.verdicts import ActionStatus, Location
-from heron.errors import ActionError, ApprovalRequired, NotFoundError
+from heron.errors import (
+    ActionError,
+    ApprovalRequired,
+    ConnectorError,
+    NotFoundError,
+    PermissionDenied,
+)
 from heron.store import models as m
 from heron.store import repository as repo
 from heron.store.models import utcnow
@@ -28,6 +42,29 @@ from heron.store.models import utcnow
 log = logging.getLogger(__name__)
 
 ConnectorFor = Callable[[Session, str], Connector | None]
+
+
+@dataclass
+class Reach:
+    """What execution reaches: the connector of each mailbox, the connectors that
+    block senders, the organisation's domains, and a checkpoint that makes each
+    target's outcome durable before the next target is touched."""
+
+    connector_for: ConnectorFor
+    blockers: list[Connector] = field(default_factory=list)
+    org_domains: frozenset[str] = frozenset()
+    checkpoint: Callable[[], None] = lambda: None
+
+
+# Statuses an action may run from: approved, interrupted while running, or done on
+# some targets only (running it again retries the others).
+RUNNABLE = (
+    ActionStatus.APPROVED,
+    ActionStatus.RUNNING,
+    ActionStatus.PARTIAL,
+    ActionStatus.FAILED,
+)
+UNDOABLE = (ActionStatus.COMPLETED, ActionStatus.PARTIAL, ActionStatus.FAILED)
 
 
 def get_action(session: Session, action_id: int) -> m.Action:
@@ -38,10 +75,26 @@ def get_action(session: Session, action_id: int) -> m.Action:
 
 
 def decide(
-    session: Session, action_id: int, *, approve: bool, by: str, comment: str
+    session: Session,
+    action_id: int,
+    *,
+    approve: bool,
+    by: str,
+    comment: str,
+    purge_approvers: Sequence[str] = (),
 ) -> m.Action:
-    """Approve or reject a pending action, recording who decided, when and why."""
+    """Approve or reject a pending action, recording who decided, when and why.
+
+    An action that cannot be undone (hard delete) needs the purge permission to be
+    approved; anyone who may decide may reject it."""
     action = get_action(session, action_id)
+    kind = ACTION_TYPES.get(action.type)
+    needs_purge = kind is not None and kind.approver_role == "purge"
+    if approve and needs_purge and by not in purge_approvers:
+        raise PermissionDenied(
+            f"{by} may not approve action {action_id} ({action.type}): it cannot be "
+            "undone and needs the purge permission (HERON_PURGE_APPROVERS)"
+        )
     decided = ActionStatus.APPROVED if approve else ActionStatus.REJECTED
     _claim(
         session,
@@ -67,34 +120,53 @@ def decide(
     return action
 
 
-def execute(session: Session, action_id: int, connector_for: ConnectorFor) -> m.Action:
-    """Carry out an approved action on its targets and verify each one."""
+def execute(session: Session, action_id: int, reach: Reach) -> m.Action:
+    """Carry out an approved action on its targets and verify each one.
+
+    Each target's outcome is written and made durable (``reach.checkpoint``) before
+    the next target is touched. Executing again after a crash keeps the outcomes
+    recorded and asks the connector about the rest, which finds work already done
+    and reports it as such: nothing is changed twice."""
     action = get_action(session, action_id)
     hint = (
         f"approve it with `heron actions approve {action_id}`"
         if action.status == ActionStatus.PENDING.value
-        else "a decided or finished action does not run again"
+        else "a decided, finished or undone action does not run again"
     )
     try:
         _claim(
             session,
             action,
-            (ActionStatus.APPROVED, ActionStatus.RUNNING),
+            RUNNABLE,
             ActionStatus.RUNNING,
             f"only an approved action runs; {hint}",
         )
     except ActionError as exc:
         raise ApprovalRequired(str(exc)) from None
+    reach.checkpoint()
     kind = ACTION_TYPES[action.type]
     started = utcnow()
-    if kind.destination is not None:
-        targets = _move_copies(session, action, kind.destination, connector_for)
-    else:
-        targets = _block_sender(session, action)
+    journal = _Journal(action, "targets", reach.checkpoint)
+    if kind.name == "hard_delete":
+        _purge_copies(session, action, reach, journal)
+    elif kind.destination is not None:
+        _move_copies(session, action, kind.destination, reach, journal)
+    elif kind.name == "block_sender":
+        _block_sender(session, action, reach, journal)
+    elif kind.name == "disable_forwarding":
+        _disable_forwarding(session, action, reach, journal)
+    elif kind.name == "remove_delegation":
+        _remove_delegation(session, action, reach, journal)
+    targets = journal.targets
     failed = [t for t in targets if t["status"] == OutcomeStatus.FAILED.value]
-    action.status = (ActionStatus.FAILED if failed else ActionStatus.COMPLETED).value
+    action.status = (
+        ActionStatus.COMPLETED
+        if not failed
+        else ActionStatus.PARTIAL
+        if len(failed) < len(targets)
+        else ActionStatus.FAILED
+    ).value
     action.executed_at = utcnow()
-    action.result = {"targets": targets}
     repo.add_log(
         session,
         action.investigation_id,
@@ -106,29 +178,38 @@ def execute(session: Session, action_id: int, connector_for: ConnectorFor) -> m.
     return action
 
 
-def undo(
-    session: Session, action_id: int, by: str, connector_for: ConnectorFor
-) -> m.Action:
-    """Reverse a completed action: copies go back where they were, blocks are lifted."""
+def undo(session: Session, action_id: int, by: str, reach: Reach) -> m.Action:
+    """Reverse an executed action: copies go back where they were, blocks are
+    lifted, forwarding rules and delegations are put back."""
     action = get_action(session, action_id)
+    kind = ACTION_TYPES[action.type]
+    if not kind.undo:
+        raise ActionError(
+            f"action {action_id} ({kind.description}) cannot be undone: "
+            f"it {kind.side_effect}"
+        )
     before = ActionStatus(action.status)
     _claim(
         session,
         action,
-        (ActionStatus.COMPLETED, ActionStatus.FAILED),
+        UNDOABLE,
         ActionStatus.RUNNING,
         "only an executed action can be undone",
     )
-    kind = ACTION_TYPES[action.type]
     started = utcnow()
+    journal = _Journal(action, "undo", lambda: None)
     if kind.destination is not None:
-        targets = _restore_copies(session, action, connector_for)
-    else:
-        targets = [_unblock_sender(session, action)]
+        _restore_copies(session, action, reach, journal)
+    elif kind.name == "block_sender":
+        _unblock_sender(session, action, reach, journal)
+    elif kind.name == "disable_forwarding":
+        _restore_forwarding(session, action, reach, journal)
+    elif kind.name == "remove_delegation":
+        _restore_delegation(session, action, reach, journal)
+    targets = journal.targets
     failed = [t for t in targets if t["status"] == OutcomeStatus.FAILED.value]
     action.status = ActionStatus.UNDONE.value if not failed else before.value
     action.undone_by, action.undone_at = by, utcnow()
-    action.result = {**action.result, "undo": targets}
     repo.add_log(
         session,
         action.investigation_id,
@@ -138,6 +219,25 @@ def undo(
         started_at=started,
     )
     return action
+
+
+class _Journal:
+    """The outcome of each target, written into the action's result as it lands."""
+
+    def __init__(
+        self, action: m.Action, part: str, checkpoint: Callable[[], None]
+    ) -> None:
+        self.action, self.part, self.checkpoint = action, part, checkpoint
+        self.targets: list[dict[str, Any]] = []
+
+    def earlier(self) -> list[dict[str, Any]]:
+        """Outcomes an interrupted run recorded."""
+        return list(self.action.result.get(self.part, []))
+
+    def add(self, target: dict[str, Any]) -> None:
+        self.targets.append(target)
+        self.action.result = {**self.action.result, self.part: list(self.targets)}
+        self.checkpoint()
 
 
 def _claim(
@@ -196,33 +296,35 @@ def _move_copies(
     session: Session,
     action: m.Action,
     destination: Location,
-    connector_for: ConnectorFor,
-) -> list[dict[str, Any]]:
-    done_before = {t["copy_id"]: t for t in action.result.get("targets", [])}
-    targets = []
+    reach: Reach,
+    journal: _Journal,
+) -> None:
+    done_before = {t["copy_id"]: t for t in journal.earlier()}
     for copy_id in action.params.get("copies", []):
-        if (
-            copy_id in done_before
-            and done_before[copy_id]["status"] != OutcomeStatus.FAILED.value
-        ):
-            targets.append(done_before[copy_id])  # finished before an interruption
+        before = done_before.get(copy_id)
+        if before is not None and before["status"] != OutcomeStatus.FAILED.value:
+            journal.add(before)  # finished before an interruption
             continue
         copy = session.get(m.Copy, copy_id)
-        targets.append(_move_one(session, copy, copy_id, destination, connector_for))
+        target = _move_one(session, copy, copy_id, destination, reach)
+        if before is not None and "from" in before:
+            target["from"] = before["from"]
+        journal.add(target)
     for copy_id in action.params.get("gone", []):
-        if copy_id not in done_before:
-            gone = session.get(m.Copy, copy_id)
-            targets.append(
-                {
-                    "copy_id": copy_id,
-                    "mailbox": gone.mailbox if gone else "",
-                    "location": gone.location if gone else "",
-                    "status": OutcomeStatus.GONE.value,
-                    "detail": "left the mailbox before the action ran; counted as "
-                    "remediated",
-                }
-            )
-    return targets
+        if copy_id in done_before:
+            journal.add(done_before[copy_id])
+            continue
+        gone = session.get(m.Copy, copy_id)
+        journal.add(
+            {
+                "copy_id": copy_id,
+                "mailbox": gone.mailbox if gone else "",
+                "location": gone.location if gone else "",
+                "status": OutcomeStatus.GONE.value,
+                "detail": "left the mailbox before the action ran; counted as "
+                "remediated",
+            }
+        )
 
 
 def _move_one(
@@ -230,7 +332,7 @@ def _move_one(
     copy: m.Copy | None,
     copy_id: int,
     destination: Location,
-    connector_for: ConnectorFor,
+    reach: Reach,
 ) -> dict[str, Any]:
     if copy is None:
         return {
@@ -243,18 +345,23 @@ def _move_one(
         "mailbox": copy.mailbox,
         "from": copy.location,
     }
-    connector = connector_for(session, copy.mailbox)
+    connector = reach.connector_for(session, copy.mailbox)
     if connector is None:
         return {
             **target,
             "status": OutcomeStatus.FAILED.value,
             "detail": "no connector reaches the mailbox",
         }
-    outcome = connector.move(
-        CopyRef(copy.mailbox, copy.locator, Location(copy.location)),
-        destination,
-        copy.message_sha256,
-    )
+    message_id = _message_id(session, copy)
+    try:
+        outcome = connector.move(
+            CopyRef(copy.mailbox, copy.locator, Location(copy.location)),
+            destination,
+            copy.message_sha256,
+            message_id,
+        )
+    except ConnectorError as exc:
+        outcome = Outcome(OutcomeStatus.FAILED, None, str(exc))
     target.update(
         status=outcome.status.value, detail=outcome.detail, to=destination.value
     )
@@ -264,14 +371,24 @@ def _move_one(
             outcome.copy.locator,
             utcnow(),
         )
-    target["verified"] = _verify(connector, copy, destination)
+    target["verified"] = _verify(connector, copy, destination, message_id)
     session.flush()
     return target
 
 
-def _verify(connector: Connector, copy: m.Copy, destination: Location) -> str:
+def _message_id(session: Session, copy: m.Copy) -> str:
+    message = session.get(m.Message, copy.message_sha256)
+    return message.message_id if message is not None else ""
+
+
+def _verify(
+    connector: Connector, copy: m.Copy, destination: Location, message_id: str
+) -> str:
     """Re-read the mailbox: where is the copy now?"""
-    seen = connector.find(copy.mailbox, copy.message_sha256)
+    try:
+        seen = connector.find(copy.mailbox, copy.message_sha256, message_id)
+    except ConnectorError as exc:
+        return f"could not be checked: {exc}"
     if not seen:
         return "no copy found"
     places = sorted({c.location.value for c in seen})
@@ -282,10 +399,58 @@ def _verify(connector: Connector, copy: m.Copy, destination: Location) -> str:
     )
 
 
+def _purge_copies(
+    session: Session, action: m.Action, reach: Reach, journal: _Journal
+) -> None:
+    done_before = {t["copy_id"]: t for t in journal.earlier()}
+    for copy_id in action.params.get("copies", []):
+        before = done_before.get(copy_id)
+        if before is not None and before["status"] != OutcomeStatus.FAILED.value:
+            journal.add(before)
+            continue
+        copy = session.get(m.Copy, copy_id)
+        connector = reach.connector_for(session, copy.mailbox) if copy else None
+        if copy is None or connector is None:
+            journal.add(
+                {
+                    "copy_id": copy_id,
+                    "status": OutcomeStatus.FAILED.value,
+                    "detail": "copy unknown" if copy is None else "no connector",
+                }
+            )
+            continue
+        message_id = _message_id(session, copy)
+        try:
+            outcome = connector.purge(
+                CopyRef(copy.mailbox, copy.locator, Location(copy.location)),
+                copy.message_sha256,
+                message_id,
+            )
+        except ConnectorError as exc:
+            outcome = Outcome(OutcomeStatus.FAILED, None, str(exc))
+        if outcome.status in (OutcomeStatus.DONE, OutcomeStatus.NOT_FOUND):
+            copy.location, copy.locator, copy.updated_at = "gone", "", utcnow()
+        try:
+            left = connector.find(copy.mailbox, copy.message_sha256, message_id)
+            verified = "no copy left" if not left else f"{len(left)} cop(ies) left"
+        except ConnectorError as exc:
+            verified = f"could not be checked: {exc}"
+        journal.add(
+            {
+                "copy_id": copy_id,
+                "mailbox": copy.mailbox,
+                "from": copy.location,
+                "status": outcome.status.value,
+                "detail": outcome.detail,
+                "verified": verified,
+            }
+        )
+        session.flush()
+
+
 def _restore_copies(
-    session: Session, action: m.Action, connector_for: ConnectorFor
-) -> list[dict[str, Any]]:
-    restored = []
+    session: Session, action: m.Action, reach: Reach, journal: _Journal
+) -> None:
     for target in action.result.get("targets", []):
         if target["status"] not in (
             OutcomeStatus.DONE.value,
@@ -294,13 +459,12 @@ def _restore_copies(
             continue
         copy = session.get(m.Copy, target["copy_id"])
         back = Location(target.get("from", Location.INBOX.value))
-        restored.append(
-            _move_one(session, copy, target["copy_id"], back, connector_for)
-        )
-    return restored
+        journal.add(_move_one(session, copy, target["copy_id"], back, reach))
 
 
-def _block_sender(session: Session, action: m.Action) -> list[dict[str, Any]]:
+def _block_sender(
+    session: Session, action: m.Action, reach: Reach, journal: _Journal
+) -> None:
     existed = any(
         e.list == "block" and e.kind == "sender" and e.value == action.target
         for e in repo.list_entries(session)
@@ -309,27 +473,213 @@ def _block_sender(session: Session, action: m.Action) -> list[dict[str, Any]]:
         session, "block", "sender", action.target, f"action {action.id}"
     )
     status = OutcomeStatus.ALREADY_THERE if existed else OutcomeStatus.DONE
-    return [
+    journal.add(
         {
             "target": action.target,
+            "where": "heron block list",
             "status": status.value,
             "verified": "on the block list",
         }
-    ]
+    )
+    for connector in reach.blockers:
+        try:
+            outcome = connector.block("sender", action.target, f"action {action.id}")
+        except ConnectorError as exc:
+            outcome = Outcome(OutcomeStatus.FAILED, None, str(exc))
+        journal.add(
+            {
+                "target": action.target,
+                "where": connector.name,
+                "status": outcome.status.value,
+                "detail": outcome.detail,
+            }
+        )
 
 
-def _unblock_sender(session: Session, action: m.Action) -> dict[str, Any]:
-    before = action.result.get("targets", [{}])[0].get("status")
-    if before == OutcomeStatus.ALREADY_THERE.value:
-        # The entry was there before this action; undoing the action leaves it.
-        return {
-            "target": action.target,
-            "status": OutcomeStatus.ALREADY_THERE.value,
-            "detail": "the block predates this action and stays",
+def _unblock_sender(
+    session: Session, action: m.Action, reach: Reach, journal: _Journal
+) -> None:
+    for target in action.result.get("targets", []):
+        where = target.get("where", "heron block list")
+        if target.get("status") == OutcomeStatus.ALREADY_THERE.value:
+            # The block was there before this action; undoing the action leaves it.
+            journal.add(
+                {
+                    "target": action.target,
+                    "where": where,
+                    "status": OutcomeStatus.ALREADY_THERE.value,
+                    "detail": "the block predates this action and stays",
+                }
+            )
+            continue
+        if target.get("status") != OutcomeStatus.DONE.value:
+            continue
+        if where == "heron block list":
+            removed = repo.remove_list_entry(session, "block", "sender", action.target)
+            outcome = Outcome(
+                OutcomeStatus.DONE if removed else OutcomeStatus.NOT_FOUND
+            )
+        else:
+            connector = next((c for c in reach.blockers if c.name == where), None)
+            if connector is None:
+                outcome = Outcome(
+                    OutcomeStatus.FAILED, None, f"connector {where} is not configured"
+                )
+            else:
+                try:
+                    outcome = connector.unblock("sender", action.target)
+                except ConnectorError as exc:
+                    outcome = Outcome(OutcomeStatus.FAILED, None, str(exc))
+        journal.add(
+            {
+                "target": action.target,
+                "where": where,
+                "status": outcome.status.value,
+                "detail": outcome.detail,
+            }
+        )
+
+
+def _mailbox_connector(
+    session: Session, action: m.Action, reach: Reach, mailbox: str, operation: Operation
+) -> Connector | None:
+    connector = reach.connector_for(session, mailbox)
+    if connector is None or not connector.supports(operation):
+        return None
+    return connector
+
+
+def _disable_forwarding(
+    session: Session, action: m.Action, reach: Reach, journal: _Journal
+) -> None:
+    """Keep the mailbox's rules as they are (once: a re-run keeps the first copy),
+    turn the external ones off, and read them again to confirm."""
+    mailbox = action.target
+    connector = _mailbox_connector(
+        session, action, reach, mailbox, Operation.DISABLE_FORWARDING
+    )
+    if connector is None:
+        journal.add(_failed(mailbox, "no connector can turn off its forwarding"))
+        return
+    try:
+        if "saved" not in action.result:
+            action.result = {
+                **action.result,
+                "saved": connector.save_forwarding(mailbox),
+            }
+            reach.checkpoint()
+        outcome = connector.disable_forwarding(mailbox, reach.org_domains)
+        left = [
+            r
+            for r in connector.forwarding(mailbox, reach.org_domains)
+            if r.external and r.enabled
+        ]
+        verified = (
+            "no forwarding outside the organisation left"
+            if not left
+            else f"{len(left)} rule(s) still forward outside"
+        )
+        if left and outcome.status is not OutcomeStatus.FAILED:
+            outcome = Outcome(OutcomeStatus.FAILED, None, verified)
+    except ConnectorError as exc:
+        outcome, verified = Outcome(OutcomeStatus.FAILED, None, str(exc)), ""
+    journal.add(
+        {
+            "target": mailbox,
+            "status": outcome.status.value,
+            "detail": outcome.detail,
+            "verified": verified,
         }
-    removed = repo.remove_list_entry(session, "block", "sender", action.target)
-    status = OutcomeStatus.DONE if removed else OutcomeStatus.NOT_FOUND
-    return {"target": action.target, "status": status.value}
+    )
+
+
+def _restore_forwarding(
+    session: Session, action: m.Action, reach: Reach, journal: _Journal
+) -> None:
+    mailbox = action.target
+    saved = action.result.get("saved")
+    connector = _mailbox_connector(
+        session, action, reach, mailbox, Operation.DISABLE_FORWARDING
+    )
+    if connector is None or saved is None:
+        journal.add(_failed(mailbox, "no saved rules, or no connector to put them"))
+        return
+    try:
+        outcome = connector.restore_forwarding(mailbox, saved)
+        back = connector.forwarding(mailbox, reach.org_domains)
+        verified = f"{sum(1 for r in back if r.external)} rule(s) forward outside again"
+    except ConnectorError as exc:
+        outcome, verified = Outcome(OutcomeStatus.FAILED, None, str(exc)), ""
+    journal.add(
+        {
+            "target": mailbox,
+            "status": outcome.status.value,
+            "detail": outcome.detail,
+            "verified": verified,
+        }
+    )
+
+
+def _delegation(action: m.Action) -> Delegation:
+    return Delegation(**action.params["delegation"])
+
+
+def _remove_delegation(
+    session: Session, action: m.Action, reach: Reach, journal: _Journal
+) -> None:
+    grant = _delegation(action)
+    connector = _mailbox_connector(
+        session, action, reach, grant.mailbox, Operation.REMOVE_DELEGATION
+    )
+    if connector is None:
+        journal.add(_failed(grant.mailbox, "no connector can remove its delegations"))
+        return
+    try:
+        outcome = connector.remove_delegation(grant)
+        still = [
+            d
+            for d in connector.delegations(grant.mailbox)
+            if (d.folder, d.grantee) == (grant.folder, grant.grantee)
+        ]
+        verified = "no rights left" if not still else f"still holds {still[0].rights}"
+    except ConnectorError as exc:
+        outcome, verified = Outcome(OutcomeStatus.FAILED, None, str(exc)), ""
+    journal.add(
+        {
+            "target": action.target,
+            "delegation": asdict(grant),
+            "status": outcome.status.value,
+            "detail": outcome.detail,
+            "verified": verified,
+        }
+    )
+
+
+def _restore_delegation(
+    session: Session, action: m.Action, reach: Reach, journal: _Journal
+) -> None:
+    grant = _delegation(action)
+    connector = _mailbox_connector(
+        session, action, reach, grant.mailbox, Operation.REMOVE_DELEGATION
+    )
+    if connector is None:
+        journal.add(_failed(grant.mailbox, "no connector can restore its delegations"))
+        return
+    try:
+        outcome = connector.restore_delegation(grant)
+    except ConnectorError as exc:
+        outcome = Outcome(OutcomeStatus.FAILED, None, str(exc))
+    journal.add(
+        {
+            "target": action.target,
+            "status": outcome.status.value,
+            "detail": outcome.detail,
+        }
+    )
+
+
+def _failed(target: str, why: str) -> dict[str, Any]:
+    return {"target": target, "status": OutcomeStatus.FAILED.value, "detail": why}
 
 
 def _describe(action: m.Action) -> str:

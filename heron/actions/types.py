@@ -43,15 +43,49 @@ MOVE_TO_JUNK = ActionType(
     approver_role="approver",
     destination=Location.JUNK,
 )
+HARD_DELETE = ActionType(
+    name="hard_delete",
+    target_type=EntityType.MESSAGE,
+    description="Hard delete every copy of the message",
+    side_effect="deletes each copy from its mailbox for good",
+    undo="",
+    approver_role="purge",
+)
 BLOCK_SENDER = ActionType(
     name="block_sender",
     target_type=EntityType.SENDER,
     description="Block the sender",
-    side_effect="adds the sender to heron's block list, which later verdicts honour",
-    undo="removes the block list entry",
+    side_effect="adds the sender to heron's block list, which later verdicts honour, "
+    "and to the access map of every mail server connector that blocks senders",
+    undo="removes the block list entry and the access map lines",
+    approver_role="approver",
+)
+DISABLE_FORWARDING = ActionType(
+    name="disable_forwarding",
+    target_type=EntityType.MAILBOX,
+    description="Turn off external forwarding",
+    side_effect="turns off the mailbox's rules that forward or redirect mail outside "
+    "the organisation, keeping the earlier rules",
+    undo="puts the earlier rules back",
+    approver_role="approver",
+)
+REMOVE_DELEGATION = ActionType(
+    name="remove_delegation",
+    target_type=EntityType.MAILBOX,
+    description="Turn off delegation",
+    side_effect="removes the rights another user holds on a folder of the mailbox",
+    undo="grants the same rights again",
     approver_role="approver",
 )
 
 ACTION_TYPES: dict[str, ActionType] = {
-    t.name: t for t in (SOFT_DELETE, MOVE_TO_JUNK, BLOCK_SENDER)
+    t.name: t
+    for t in (
+        SOFT_DELETE,
+        MOVE_TO_JUNK,
+        HARD_DELETE,
+        BLOCK_SENDER,
+        DISABLE_FORWARDING,
+        REMOVE_DELEGATION,
+    )
 }

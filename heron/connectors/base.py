@@ -161,7 +161,9 @@ class Connector:
         """Delete one copy for good. Cannot be undone."""
         raise self._unsupported(Operation.HARD_DELETE)
 
-    def forwarding(self, mailbox: str, org_domains: frozenset[str]) -> list[ForwardRule]:
+    def forwarding(
+        self, mailbox: str, org_domains: frozenset[str]
+    ) -> list[ForwardRule]:
         """The mailbox's rules that send mail to other addresses."""
         raise self._unsupported(Operation.READ_FORWARDING)
 
@@ -193,4 +195,3 @@ class Connector:
 
     def unblock(self, kind: str, value: str) -> Outcome:
         raise self._unsupported(Operation.BLOCK_SENDER)
-

@@ -18,7 +18,7 @@ import hashlib
 import logging
 import ssl
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,11 +82,15 @@ class _Sieve(SieveClient):  # type: ignore[misc]
     context, which cannot be pointed at a CA file."""
 
     context: ssl.SSLContext | None = None
+    sock: Any
+    srvaddr: str
 
     def _Client__enable_ssl(self, keyfile: Any = None, certfile: Any = None) -> None:
         assert self.context is not None
         try:
-            self.sock = self.context.wrap_socket(self.sock, server_hostname=self.srvaddr)
+            self.sock = self.context.wrap_socket(
+                self.sock, server_hostname=self.srvaddr
+            )
         except ssl.SSLError as exc:
             raise SieveError(f"TLS: {exc}") from None
 
@@ -143,12 +147,12 @@ class DovecotConnector(Connector):
         try:
             yield client
         except IMAPClientError as exc:
-            raise ConnectorError(f"{self.name}: IMAP for {mailbox}: {_clean(exc)}") from None
+            raise ConnectorError(
+                f"{self.name}: IMAP for {mailbox}: {_clean(exc)}"
+            ) from None
         finally:
-            try:
+            with suppress(IMAPClientError, OSError):
                 client.logout()
-            except (IMAPClientError, OSError):
-                pass
 
     @contextmanager
     def _sieve(self, mailbox: str) -> Iterator[SieveClient]:
@@ -176,10 +180,8 @@ class DovecotConnector(Connector):
         try:
             yield client
         finally:
-            try:
+            with suppress(SieveError, OSError):
                 client.logout()
-            except (SieveError, OSError):
-                pass
 
     def _login(self, mailbox: str) -> str:
         cfg = self.settings
@@ -216,12 +218,22 @@ class DovecotConnector(Connector):
                 seen = state.get(folder, {})
                 info = client.select_folder(folder, readonly=True)
                 validity = int(info.get(b"UIDVALIDITY", 0))
-                last = int(seen.get("uid", 0)) if seen.get("uidvalidity") == validity else 0
-                uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
+                last = (
+                    int(seen.get("uid", 0))
+                    if seen.get("uidvalidity") == validity
+                    else 0
+                )
+                uids = sorted(
+                    u for u in client.search(["UID", f"{last + 1}:*"]) if u > last
+                )
                 for start in range(0, len(uids), FETCH_CHUNK):
                     chunk = uids[start : start + FETCH_CHUNK]
                     sizes = client.fetch(chunk, ["RFC822.SIZE"])
-                    wanted = [u for u in chunk if sizes.get(u, {}).get(b"RFC822.SIZE", 0) <= limit]
+                    wanted = [
+                        u
+                        for u in chunk
+                        if sizes.get(u, {}).get(b"RFC822.SIZE", 0) <= limit
+                    ]
                     bodies = client.fetch(wanted, ["BODY.PEEK[]"]) if wanted else {}
                     for uid in chunk:
                         after = {**state, folder: {"uidvalidity": validity, "uid": uid}}
@@ -236,11 +248,16 @@ class DovecotConnector(Connector):
                                 else "the server returned no body"
                             )
                             yield (
-                                FetchedMail(mailbox, folder, location, locator, b"", error),
+                                FetchedMail(
+                                    mailbox, folder, location, locator, b"", error
+                                ),
                                 after,
                             )
                             continue
-                        yield FetchedMail(mailbox, folder, location, locator, raw), after
+                        yield (
+                            FetchedMail(mailbox, folder, location, locator, raw),
+                            after,
+                        )
                 if not uids and seen.get("uidvalidity") != validity:
                     state = {**state, folder: {"uidvalidity": validity, "uid": last}}
                     yield None, state
@@ -257,7 +274,9 @@ class DovecotConnector(Connector):
             target = self._folder_for(client, folders, destination)
             here = self._locate(client, copy, sha256, message_id)
             if here is None:
-                return Outcome(OutcomeStatus.NOT_FOUND, None, f"no copy in {copy.mailbox}")
+                return Outcome(
+                    OutcomeStatus.NOT_FOUND, None, f"no copy in {copy.mailbox}"
+                )
             if here.folder == target:
                 return Outcome(
                     OutcomeStatus.ALREADY_THERE,
@@ -265,11 +284,15 @@ class DovecotConnector(Connector):
                 )
             client.select_folder(here.folder)
             client.move([here.uid], target)
-            moved = self._find_in(client, copy.mailbox, target, destination, sha256, message_id)
+            moved = self._find_in(
+                client, copy.mailbox, target, destination, sha256, message_id
+            )
             log.info("dovecot moved a copy in %s to %s", copy.mailbox, target)
             if not moved:
                 return Outcome(
-                    OutcomeStatus.FAILED, copy, f"moved to {target}, but not found there"
+                    OutcomeStatus.FAILED,
+                    copy,
+                    f"moved to {target}, but not found there",
                 )
             return Outcome(OutcomeStatus.DONE, moved[0])
 
@@ -277,19 +300,27 @@ class DovecotConnector(Connector):
         with self._imap(copy.mailbox) as client:
             here = self._locate(client, copy, sha256, message_id)
             if here is None:
-                return Outcome(OutcomeStatus.NOT_FOUND, None, f"no copy in {copy.mailbox}")
+                return Outcome(
+                    OutcomeStatus.NOT_FOUND, None, f"no copy in {copy.mailbox}"
+                )
             client.select_folder(here.folder)
             client.add_flags([here.uid], [b"\\Deleted"])
-            client.uid_expunge([here.uid])  # only this message, even if others are flagged
+            client.uid_expunge(
+                [here.uid]
+            )  # only this message, even if others are flagged
             log.info("dovecot deleted a copy in %s for good", copy.mailbox)
             return Outcome(OutcomeStatus.DONE, CopyRef(copy.mailbox, "", Location.GONE))
 
     # -- forwarding (ManageSieve) --------------------------------------------------
 
-    def forwarding(self, mailbox: str, org_domains: frozenset[str]) -> list[ForwardRule]:
+    def forwarding(
+        self, mailbox: str, org_domains: frozenset[str]
+    ) -> list[ForwardRule]:
         found: list[ForwardRule] = []
         for name, (text, active) in self._scripts(mailbox).items():
-            found.extend(sieve.forwards(mailbox, name, text, org_domains, active=active))
+            found.extend(
+                sieve.forwards(mailbox, name, text, org_domains, active=active)
+            )
         return found
 
     def save_forwarding(self, mailbox: str) -> dict[str, Any]:
@@ -319,7 +350,8 @@ class DovecotConnector(Connector):
                 changed += count
         if not changed:
             return Outcome(
-                OutcomeStatus.ALREADY_THERE, detail="no forwarding outside the organisation"
+                OutcomeStatus.ALREADY_THERE,
+                detail="no forwarding outside the organisation",
             )
         return Outcome(
             OutcomeStatus.DONE,
@@ -370,7 +402,9 @@ class DovecotConnector(Connector):
                 return Outcome(OutcomeStatus.ALREADY_THERE, detail="no rights held")
             _delete_acl(client, delegation.folder, delegation.grantee)
             if self._rights(client, delegation) is not None:
-                return Outcome(OutcomeStatus.FAILED, detail="the rights are still there")
+                return Outcome(
+                    OutcomeStatus.FAILED, detail="the rights are still there"
+                )
         return Outcome(
             OutcomeStatus.DONE,
             detail=f"{delegation.grantee} lost {held} on {delegation.folder}",
@@ -379,7 +413,9 @@ class DovecotConnector(Connector):
     def restore_delegation(self, delegation: Delegation) -> Outcome:
         with self._imap(delegation.mailbox) as client:
             if self._rights(client, delegation) == delegation.rights:
-                return Outcome(OutcomeStatus.ALREADY_THERE, detail="the rights are there")
+                return Outcome(
+                    OutcomeStatus.ALREADY_THERE, detail="the rights are there"
+                )
             client.setacl(delegation.folder, delegation.grantee, delegation.rights)
         return Outcome(
             OutcomeStatus.DONE,
@@ -455,7 +491,9 @@ class DovecotConnector(Connector):
     ) -> list[CopyRef]:
         found = []
         for folder, location in self._folders(client).items():
-            found += self._find_in(client, mailbox, folder, location, sha256, message_id)
+            found += self._find_in(
+                client, mailbox, folder, location, sha256, message_id
+            )
         return found
 
     def _find_in(
@@ -471,14 +509,18 @@ class DovecotConnector(Connector):
         # message of every folder, which is slow in a large mailbox.
         info = client.select_folder(folder, readonly=True)
         validity = int(info.get(b"UIDVALIDITY", 0))
-        criteria: list[Any] = ["HEADER", "Message-ID", message_id] if message_id else ["ALL"]
+        criteria: list[Any] = (
+            ["HEADER", "Message-ID", message_id] if message_id else ["ALL"]
+        )
         uids = client.search(criteria)
         found = []
         for start in range(0, len(uids), FETCH_CHUNK):
             bodies = client.fetch(uids[start : start + FETCH_CHUNK], ["BODY.PEEK[]"])
             for uid, data in sorted(bodies.items()):
                 if _digest(data.get(b"BODY[]")) == sha256:
-                    found.append(CopyRef(mailbox, str(Locator(validity, uid, folder)), location))
+                    found.append(
+                        CopyRef(mailbox, str(Locator(validity, uid, folder)), location)
+                    )
         return found
 
 
@@ -500,7 +542,14 @@ def _list_scripts(client: SieveClient) -> tuple[str, list[str]]:
 
 
 def _sieve_error(client: SieveClient) -> str:
-    return str(getattr(client, "errmsg", b"", ) or "no reason given")[:300]
+    return str(
+        getattr(
+            client,
+            "errmsg",
+            b"",
+        )
+        or "no reason given"
+    )[:300]
 
 
 def _tls_context(ca_file: Any) -> ssl.SSLContext:

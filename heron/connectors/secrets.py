@@ -27,7 +27,9 @@ def read_secret(owner: str, env: str, path: Path | None) -> str:
             raise ConfigError(f"{owner}: the environment variable {env} is not set")
         return value.strip()
     if path is None:
-        raise ConfigError(f"{owner}: set password_env or password_file for its credential")
+        raise ConfigError(
+            f"{owner}: set password_env or password_file for its credential"
+        )
     try:
         info = path.stat()
     except OSError as exc:
@@ -44,7 +46,9 @@ def read_secret(owner: str, env: str, path: Path | None) -> str:
             f"(mode {stat.S_IMODE(info.st_mode):o}); chmod 600 it"
         )
     if info.st_size > MAX_SECRET:
-        raise ConfigError(f"{owner}: secret file {path} is larger than {MAX_SECRET} bytes")
+        raise ConfigError(
+            f"{owner}: secret file {path} is larger than {MAX_SECRET} bytes"
+        )
     value = path.read_text(encoding="utf-8").strip()
     if not value:
         raise ConfigError(f"{owner}: secret file {path} is empty")

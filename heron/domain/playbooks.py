@@ -26,6 +26,9 @@ class Playbook:
     name: str
     description: str
     steps: tuple[PlaybookStep, ...]
+    # What the playbook investigates: email messages, or mailboxes (whose steps
+    # the engine runs itself, reading the mailbox through its connector).
+    subject: str = "message"
 
 
 # What every investigation of an email message runs, whatever raised it.
@@ -68,7 +71,23 @@ MANUAL_EMAIL = Playbook(
     steps=EMAIL_STEPS,
 )
 
+MAILBOX_SETTINGS = Playbook(
+    name="mailbox-settings",
+    description="Investigate a mailbox's forwarding rules and delegations.",
+    steps=(
+        PlaybookStep("Read forwarding rules", "forwarding"),
+        PlaybookStep("Read delegations", "delegations"),
+    ),
+    subject="mailbox",
+)
+
 PLAYBOOKS: dict[str, Playbook] = {
     p.name: p
-    for p in (USER_REPORTED_MESSAGE, POST_DELIVERY_MESSAGE, URL_CLICK, MANUAL_EMAIL)
+    for p in (
+        USER_REPORTED_MESSAGE,
+        POST_DELIVERY_MESSAGE,
+        URL_CLICK,
+        MANUAL_EMAIL,
+        MAILBOX_SETTINGS,
+    )
 }

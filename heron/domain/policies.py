@@ -54,11 +54,33 @@ URL_CLICK_DETECTED = AlertPolicy(
     "48 hours after the click.",
 )
 
+SUSPICIOUS_FORWARDING = AlertPolicy(
+    name="Suspicious email forwarding activity",
+    severity="high",
+    category="Threat management",
+    event_type="rule.changed",
+    playbook="mailbox-settings",
+    description="A mailbox forwards or redirects mail to an address outside the "
+    "organisation, found by a scan of its rules.",
+)
+# heron's own policy: Microsoft's default policies have no alert for a delegation.
+DELEGATION_GRANTED = AlertPolicy(
+    name="Mailbox delegation granted to another user",
+    severity="medium",
+    category="Threat management",
+    event_type="delegation.changed",
+    playbook="mailbox-settings",
+    description="Another user was given rights on a mailbox's folders, found by a "
+    "scan of its access control lists.",
+)
+
 BUILTIN_POLICIES: tuple[AlertPolicy, ...] = (
     USER_REPORTED,
     URL_REMOVED_AFTER_DELIVERY,
     FILE_REMOVED_AFTER_DELIVERY,
     URL_CLICK_DETECTED,
+    SUSPICIOUS_FORWARDING,
+    DELEGATION_GRANTED,
 )
 
 

@@ -15,8 +15,9 @@ def settled_status(
     No threat: no threats found. A threat with nothing to remediate: partially
     investigated. Any action waiting for a person, or approved and not yet run:
     pending action. Then, from the decided actions: all completed, remediated; some
-    completed, partially remediated; all expired, terminated by system; all rejected
-    or undone, terminated by user; otherwise failed.
+    completed, or one done on only some of its targets, partially remediated; all
+    expired, terminated by system; all rejected or undone, terminated by user;
+    otherwise failed.
     """
     statuses = list(actions)
     if not statuses:
@@ -29,7 +30,7 @@ def settled_status(
     completed = statuses.count(ActionStatus.COMPLETED)
     if completed == len(statuses):
         return InvestigationStatus.REMEDIATED
-    if completed:
+    if completed or ActionStatus.PARTIAL in statuses:
         return InvestigationStatus.PARTIALLY_REMEDIATED
     if all(s is ActionStatus.EXPIRED for s in statuses):
         return InvestigationStatus.TERMINATED_BY_SYSTEM

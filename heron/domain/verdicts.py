@@ -107,6 +107,8 @@ class ActionStatus(StrEnum):
     EXPIRED = "expired"
     RUNNING = "running"
     COMPLETED = "completed"
+    # Some targets done, some failed: running it again retries the failed ones.
+    PARTIAL = "partial"
     FAILED = "failed"
     UNDONE = "undone"
 

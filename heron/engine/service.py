@@ -28,7 +28,8 @@ from heron.analyzers.indicators import message_entities
 from heron.analyzers.lexicon import FREEMAIL, HostLists
 from heron.analyzers.reputation import url_finding
 from heron.config import Settings
-from heron.connectors.base import Connector
+from heron.connectors import registry
+from heron.connectors.base import Connector, Operation
 from heron.connectors.maildir import MaildirConnector, folder_location
 from heron.domain import scoring
 from heron.domain.entities import EntityRef, EntityType, EntityVerdict, Event, Finding
@@ -45,11 +46,17 @@ from heron.domain.verdicts import (
     Verdict,
     worst,
 )
-from heron.engine import clusters, post_delivery
+from heron.engine import clusters, mailbox_settings, post_delivery
 from heron.engine.playbook import StepRun, run_steps
 from heron.engine.post_delivery import FileJudge, UrlJudge
 from heron.engine.runner import InProcessRunner, TaskRunner
-from heron.errors import ConfigError, ConnectorError, MailParseError, NotFoundError
+from heron.errors import (
+    ActionError,
+    ConfigError,
+    ConnectorError,
+    MailParseError,
+    NotFoundError,
+)
 from heron.ingest.clicks import read_clicks
 from heron.intel.dns_records import record_source
 from heron.intel.feeds import load_feeds
@@ -151,9 +158,12 @@ class Heron:
         self._intel: IntelIndex | None = None
         self._mailbox_domains: tuple[int, frozenset[str]] | None = None
         self._yara: YaraRules | None = None
+        self._connectors: dict[str, Connector] | None = None
 
     def close(self) -> None:
         self.runner.shutdown()
+        for connector in (self._connectors or {}).values():
+            connector.close()
         self.store.close()
 
     # -- lookups -------------------------------------------------------------------
@@ -292,12 +302,24 @@ class Heron:
             self._mailbox_domains = (count, frozenset(found))
         return {d.lower() for d in self.settings.org_domains} | self._mailbox_domains[1]
 
+    @property
+    def connectors(self) -> dict[str, Connector]:
+        """The configured connectors by name, built on first use."""
+        if self._connectors is None:
+            self._connectors = registry.build(self.settings)
+        return self._connectors
+
     def connector_for(self, session: Session, mailbox: str) -> Connector | None:
         """The connector that reaches ``mailbox``, or None when none does."""
         row = session.get(m.Mailbox, mailbox)
-        if row is None or row.connector != "maildir" or not row.locator:
-            return None
-        return MaildirConnector({mailbox: Path(row.locator)})
+        return None if row is None else self._connector_of(row)
+
+    def _connector_of(self, row: m.Mailbox) -> Connector | None:
+        if row.connector == "maildir":
+            if not row.locator:
+                return None
+            return MaildirConnector({row.address: Path(row.locator)})
+        return self.connectors.get(row.connector)
 
     # -- sources -------------------------------------------------------------------
 
@@ -334,7 +356,12 @@ class Heron:
             root, locator = None, ""
             if item.folder is not None:  # iter_mail found it inside a Maildir
                 root, locator = _maildir_locator(Path(item.source), item.folder)
-            problem = self._mailbox_ready(owner, root, mailboxes)
+            problem = self._mailbox_ready(
+                owner,
+                "maildir" if root is not None else "none",
+                str(root.resolve()) if root is not None else "",
+                mailboxes,
+            )
             if problem:
                 summary.errors.append(f"{item.source}: {problem}")
                 continue
@@ -361,16 +388,108 @@ class Heron:
             self.store.db.refresh_statistics()
         return summary
 
+    def poll(
+        self, names: list[str] | None = None, progress: Progress | None = None
+    ) -> IngestSummary:
+        """Read new mail from every connector that ingests (or those named): each
+        mailbox from where the last poll stopped. What a poll has stored is never
+        read again; a poll that fails part-way resumes from its last stored batch."""
+        summary = IngestSummary()
+        wanted = [
+            c
+            for c in self.connectors.values()
+            if c.supports(Operation.INGEST) and (names is None or c.name in names)
+        ]
+        unknown = sorted(set(names or []) - {c.name for c in wanted})
+        if unknown:
+            raise ConfigError(
+                f"no connector that ingests mail is named {', '.join(unknown)}"
+            )
+        dates: dict[str, datetime | None] = {}
+        known: dict[tuple[str, str, str], str] = {}
+        for connector in wanted:
+            try:
+                mailboxes = connector.list_mailboxes()
+            except ConnectorError as exc:
+                summary.errors.append(str(exc))
+                continue
+            for mailbox in mailboxes:
+                problem = self._mailbox_ready(mailbox, connector.name, mailbox, known)
+                if problem:
+                    summary.errors.append(problem)
+                    continue
+                self._poll_mailbox(connector, mailbox, dates, summary, progress)
+        if summary.copies >= STATISTICS_AFTER:
+            self.store.db.refresh_statistics()
+        return summary
+
+    def _poll_mailbox(
+        self,
+        connector: Connector,
+        mailbox: str,
+        dates: dict[str, datetime | None],
+        summary: IngestSummary,
+        progress: Progress | None,
+    ) -> None:
+        with self.store.session() as session:
+            row = session.get(m.SyncState, (connector.name, mailbox))
+            state = dict(row.state) if row else {}
+        batch: list[_Pending] = []
+
+        def keep(state: dict[str, Any]) -> None:
+            def save(session: Session) -> None:
+                row = session.get(m.SyncState, (connector.name, mailbox))
+                if row is None:
+                    row = m.SyncState(connector=connector.name, mailbox=mailbox)
+                    session.add(row)
+                row.state, row.updated_at = state, utcnow()
+
+            self.store.retrying(save)
+
+        reached = state
+        try:
+            for fetched, after in connector.fetch_new(mailbox, state):
+                reached = after
+                if fetched is None:
+                    continue
+                if progress:
+                    progress(1)
+                source = f"{connector.name}:{mailbox}/{fetched.folder}"
+                if fetched.error:
+                    summary.errors.append(
+                        f"{source} {fetched.locator}: {fetched.error}"
+                    )
+                    continue
+                batch.append(
+                    _Pending(
+                        hashlib.sha256(fetched.raw).hexdigest(),
+                        fetched.raw,
+                        mailbox,
+                        source,
+                        fetched.location.value,
+                        fetched.locator,
+                    )
+                )
+                if len(batch) >= INGEST_BATCH:
+                    self._store_batch(batch, dates, summary)
+                    batch = []
+                    keep(reached)
+        except ConnectorError as exc:
+            summary.errors.append(str(exc))
+        finally:
+            if batch:
+                self._store_batch(batch, dates, summary)
+            if reached is not state:
+                keep(reached)
+
     def _mailbox_ready(
         self,
         owner: str,
-        root: Path | None,
+        connector: str,
+        locator: str,
         known: dict[tuple[str, str, str], str],
     ) -> str:
         """Record the mailbox once per run; the problem with it, or ""."""
-        connector, locator = (
-            ("maildir", str(root.resolve())) if root is not None else ("none", "")
-        )
         key = (owner, connector, locator)
         if key not in known:
             try:
@@ -793,10 +912,12 @@ class Heron:
 
     def _would_open(self, session: Session, event: m.EventRecord) -> bool:
         message = _event_message(event)
-        return (
-            message is not None
-            and self._open_investigation_for(session, message) is None
-        )
+        if message is None:
+            mailbox = _event_entity(event, EntityType.MAILBOX)
+            return mailbox is not None and (
+                self._open_mailbox_investigation(session, mailbox) is None
+            )
+        return self._open_investigation_for(session, message) is None
 
     def _raise_alert(
         self, session: Session, policy: AlertPolicy, event: m.EventRecord
@@ -816,6 +937,8 @@ class Heron:
             event_id=event.id,
         )
         session.add(alert)
+        if message is None and PLAYBOOKS[policy.playbook].subject == "mailbox":
+            return self._raise_mailbox_alert(session, policy, event, alert)
         if message is None:
             # Known limit: an alert about no stored message (a click whose message
             # heron never saw) is recorded, but opens no investigation.
@@ -860,6 +983,68 @@ class Heron:
             )
         session.flush()
         return investigation.id, joined is None
+
+    def _raise_mailbox_alert(
+        self,
+        session: Session,
+        policy: AlertPolicy,
+        event: m.EventRecord,
+        alert: m.Alert,
+    ) -> tuple[int | None, bool]:
+        """An alert about a mailbox's settings opens a mailbox investigation, or
+        joins the open one about the same mailbox."""
+        mailbox = _event_entity(event, EntityType.MAILBOX)
+        if mailbox is None:
+            session.flush()
+            return None, False
+        summary = str(event.payload.get("summary", ""))[:300]
+        investigation = self._open_mailbox_investigation(session, mailbox)
+        new = investigation is None
+        if investigation is None:
+            investigation = repo.new_investigation(
+                session,
+                f"{policy.name}: {mailbox.value}",
+                policy.playbook,
+                "Alert received",
+                f"{policy.name} ({policy.severity}) opened the investigation: {summary}",
+            )
+        else:
+            investigation.status = InvestigationStatus.QUEUED.value
+            repo.add_log(
+                session,
+                investigation.id,
+                "Alert merged",
+                "completed",
+                f"{policy.name} about {mailbox.value} joined the investigation: "
+                f"{summary}",
+            )
+        alert.investigation_id = investigation.id
+        repo.add_entity(session, investigation.id, mailbox, role="investigated")
+        session.flush()
+        return investigation.id, new
+
+    def _open_mailbox_investigation(
+        self, session: Session, mailbox: EntityRef
+    ) -> m.Investigation | None:
+        """The open mailbox investigation about this mailbox, within the merge window."""
+        return session.scalar(
+            select(m.Investigation)
+            .join(
+                m.InvestigationEntity,
+                m.InvestigationEntity.investigation_id == m.Investigation.id,
+            )
+            .where(
+                m.Investigation.playbook.in_(
+                    [p.name for p in PLAYBOOKS.values() if p.subject == "mailbox"]
+                ),
+                m.Investigation.status.in_(OPEN_STATUSES),
+                m.Investigation.created_at >= utcnow() - self.settings.merge_window,
+                m.InvestigationEntity.key == row_key(mailbox.type.value, mailbox.value),
+                m.InvestigationEntity.role == "investigated",
+            )
+            .order_by(m.Investigation.id)
+            .limit(1)
+        )
 
     def _open_investigation_for(
         self, session: Session, message: EntityRef
@@ -1013,6 +1198,9 @@ class Heron:
             investigation.updated_at = utcnow()
             messages = _investigated(session, investigation_id)
             lookups = self.lookups(session)
+        if playbook.subject == "mailbox":
+            mailbox_settings.investigate(self, investigation_id)
+            return
         loaded = [
             (ref, facts)
             for ref, facts in (self._load(ref) for ref in messages)
@@ -1460,9 +1648,9 @@ class Heron:
                     m.Mailbox.address.in_(unknown[start : start + 500])
                 )
             ):
-                # As connector_for decides: a Maildir heron knows the path of.
-                reaches[mailbox.address] = mailbox.connector == "maildir" and bool(
-                    mailbox.locator
+                connector = self._connector_of(mailbox)
+                reaches[mailbox.address] = connector is not None and (
+                    connector.supports(Operation.SOFT_DELETE)
                 )
         for member in members:
             if not Location(member.location).in_mailbox:
@@ -1581,9 +1769,62 @@ class Heron:
         """Approve a pending action, then execute and verify it."""
         with self.store.session() as session:
             action = actions.decide(
-                session, action_id, approve=True, by=by, comment=comment
+                session,
+                action_id,
+                approve=True,
+                by=by,
+                comment=comment,
+                purge_approvers=self.settings.purge_approvers,
             )
         return self.execute(action.id)
+
+    def _reach(self, session: Session) -> actions.Reach:
+        return actions.Reach(
+            connector_for=self.connector_for,
+            blockers=registry.with_operation(self.connectors, Operation.BLOCK_SENDER),
+            org_domains=frozenset(self.org_domains(session)),
+            checkpoint=session.commit,
+        )
+
+    def scan_mailboxes(
+        self, mailboxes: list[str] | None = None
+    ) -> mailbox_settings.ScanSummary:
+        """Read forwarding rules and delegations of every reachable mailbox and raise
+        events for what is new; ``process`` turns them into alerts."""
+        return mailbox_settings.scan(self, mailboxes)
+
+    def propose_hard_delete(self, action_id: int, *, by: str) -> m.Action:
+        """Propose deleting for good the copies a soft delete or move covers. It
+        needs the purge permission to approve, and cannot be undone."""
+        with self.store.session() as session:
+            source = actions.get_action(session, action_id)
+            if source.type not in ("soft_delete", "move_to_junk"):
+                raise ActionError(
+                    f"action {action_id} is a {source.type}; a hard delete follows a "
+                    "soft delete or a move to junk"
+                )
+            copies = list(source.params.get("copies", []))
+            action, new = repo.propose_action(
+                session,
+                source.investigation_id,
+                "hard_delete",
+                source.target_type,
+                source.target,
+                reason=f"proposed by {by} after action {action_id}",
+                params={"copies": copies, "after": action_id},
+                expires_at=utcnow() + self.settings.action_expiry,
+            )
+            if new:
+                repo.add_log(
+                    session,
+                    source.investigation_id,
+                    "Propose actions",
+                    "completed",
+                    f"hard delete of {len(copies)} cop(ies) proposed by {by} "
+                    f"(action {action.id}); approving it needs the purge permission",
+                )
+            self.settle(session, source.investigation_id)
+            return action
 
     def reject(self, action_id: int, *, by: str, comment: str = "") -> m.Action:
         with self.store.session() as session:
@@ -1608,7 +1849,7 @@ class Heron:
             ):
                 self._refresh_cluster_action(session, action)
         with self.store.session() as session:
-            action = actions.execute(session, action_id, self.connector_for)
+            action = actions.execute(session, action_id, self._reach(session))
             self.settle(session, action.investigation_id)
         return action
 
@@ -1706,7 +1947,7 @@ class Heron:
 
     def undo(self, action_id: int, *, by: str) -> m.Action:
         with self.store.session() as session:
-            action = actions.undo(session, action_id, by, self.connector_for)
+            action = actions.undo(session, action_id, by, self._reach(session))
             self.settle(session, action.investigation_id)
         return action
 
@@ -1738,6 +1979,13 @@ class Heron:
 
 OPEN_STATUSES = tuple(s.value for s in InvestigationStatus if s.is_open)
 ALERTING_EVENTS = tuple(sorted({p.event_type for p in BUILTIN_POLICIES}))
+
+
+def _event_entity(event: m.EventRecord, kind: EntityType) -> EntityRef | None:
+    for type_, value in event.entities.get("items", []):
+        if type_ == kind.value:
+            return EntityRef(kind, value)
+    return None
 
 
 def _event_message(event: m.EventRecord) -> EntityRef | None:

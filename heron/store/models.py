@@ -472,3 +472,34 @@ class ListEntryRecord(Base):
     value: Mapped[str] = mapped_column(SafeText)
     source: Mapped[str] = mapped_column(SafeText, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SyncState(Base):
+    """How far an incremental ingest has read one mailbox through one connector
+    (for IMAP: the UIDVALIDITY and last UID of each folder)."""
+
+    __tablename__ = "sync_state"
+
+    connector: Mapped[str] = mapped_column(SafeString(32), primary_key=True)
+    mailbox: Mapped[str] = mapped_column(SafeString(320), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MailboxSetting(Base):
+    """A forwarding rule or a delegation a scan saw on a mailbox. ``present`` is
+    False once a later scan no longer finds it."""
+
+    __tablename__ = "mailbox_settings"
+    __table_args__ = (
+        UniqueConstraint("mailbox", "kind", "ident", name="uq_mailbox_setting"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mailbox: Mapped[str] = mapped_column(SafeString(320), index=True)
+    kind: Mapped[str] = mapped_column(SafeString(16))
+    ident: Mapped[str] = mapped_column(SafeText)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    present: Mapped[bool] = mapped_column(default=True)
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,411 @@
+"""Mailbox settings attackers abuse: forwarding rules and delegations.
+
+``scan`` reads every mailbox a connector reaches and compares what it finds with
+what the last scan saw. A forward to an address outside the organisation that is
+new (or came back) raises ``rule.changed``; a right granted to another user that is
+new raises ``delegation.changed``. The alert policies turn those into alerts, and
+the ``mailbox-settings`` playbook (``investigate``) reads the mailbox again, records
+findings, judges the mailbox and proposes turning the forwarding off and removing
+the delegations, as actions where the mailbox's connector can carry them out and as
+recommendations for a person where it cannot.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from heron.connectors.base import Connector, Delegation, ForwardRule, Operation
+from heron.domain.entities import EntityRef, EntityType, Event, Finding
+from heron.domain.verdicts import Severity, Verdict
+from heron.errors import HeronError
+from heron.store import models as m
+from heron.store import repository as repo
+from heron.store.models import utcnow
+
+if TYPE_CHECKING:
+    from heron.engine.service import Heron
+
+log = logging.getLogger(__name__)
+
+FORWARD = "forward"
+DELEGATION = "delegation"
+
+
+@dataclass
+class ScanSummary:
+    """What one scan read and raised."""
+
+    mailboxes: int = 0
+    forwards: int = 0
+    delegations: int = 0
+    events: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A mailbox's forwarding rules and delegations as read now."""
+
+    mailbox: str
+    forwards: list[ForwardRule]
+    delegations: list[Delegation]
+    errors: list[str]
+
+
+def read(connector: Connector, mailbox: str, org_domains: frozenset[str]) -> Seen:
+    """Read the mailbox's forwarding and delegations; a failure is an error line."""
+    forwards: list[ForwardRule] = []
+    delegations: list[Delegation] = []
+    errors = []
+    if connector.supports(Operation.READ_FORWARDING):
+        try:
+            forwards = connector.forwarding(mailbox, org_domains)
+        except HeronError as exc:
+            errors.append(f"{mailbox}: forwarding could not be read: {exc}")
+    if connector.supports(Operation.READ_DELEGATIONS):
+        try:
+            delegations = connector.delegations(mailbox)
+        except HeronError as exc:
+            errors.append(f"{mailbox}: delegations could not be read: {exc}")
+    return Seen(mailbox, forwards, delegations, errors)
+
+
+def scan(heron: Heron, mailboxes: list[str] | None = None) -> ScanSummary:
+    """Read every reachable mailbox (or those named) and raise events for new
+    outside forwards and new delegations."""
+    summary = ScanSummary()
+    with heron.store.session() as session:
+        org = frozenset(heron.org_domains(session))
+        rows = session.scalars(select(m.Mailbox).order_by(m.Mailbox.address)).all()
+        targets = [
+            (row.address, heron.connector_for(session, row.address))
+            for row in rows
+            if mailboxes is None or row.address in mailboxes
+        ]
+    for address, connector in targets:
+        if connector is None or not (
+            connector.supports(Operation.READ_FORWARDING)
+            or connector.supports(Operation.READ_DELEGATIONS)
+        ):
+            continue
+        seen = read(connector, address, org)
+        summary.mailboxes += 1
+        summary.errors.extend(seen.errors)
+        summary.forwards += len(seen.forwards)
+        summary.delegations += len(seen.delegations)
+
+        def record(session: Session, seen: Seen = seen) -> int:
+            return _record(session, seen)
+
+        summary.events += heron.store.retrying(record)
+    return summary
+
+
+def _record(session: Session, seen: Seen) -> int:
+    """Store what the scan saw; returns the events raised for what is new."""
+    now = utcnow()
+    raised = 0
+    current: dict[tuple[str, str], dict[str, Any]] = {}
+    for rule in seen.forwards:
+        current[(FORWARD, f"{rule.ident}>{','.join(rule.targets)}")] = asdict(rule)
+    for grant in seen.delegations:
+        current[(DELEGATION, f"{grant.ident}\x1f{grant.rights}")] = asdict(grant)
+    read_kinds = {FORWARD, DELEGATION} - _failed_kinds(seen)
+    rows = {
+        (r.kind, r.ident): r
+        for r in session.scalars(
+            select(m.MailboxSetting).where(m.MailboxSetting.mailbox == seen.mailbox)
+        )
+    }
+    for key, detail in current.items():
+        row = rows.get(key)
+        new = row is None or not row.present
+        if row is None:
+            row = m.MailboxSetting(
+                mailbox=seen.mailbox, kind=key[0], ident=key[1], first_seen=now
+            )
+            session.add(row)
+        row.detail, row.present, row.last_seen = detail, True, now
+        if new and _alerting(key[0], detail):
+            _raise(session, seen.mailbox, key[0], detail, now)
+            raised += 1
+    for key, row in rows.items():
+        if key not in current and key[0] in read_kinds:
+            row.present = False
+    session.flush()
+    return raised
+
+
+def _failed_kinds(seen: Seen) -> set[str]:
+    failed = set()
+    for error in seen.errors:
+        if "forwarding" in error:
+            failed.add(FORWARD)
+        if "delegations" in error:
+            failed.add(DELEGATION)
+    return failed
+
+
+def _alerting(kind: str, detail: dict[str, Any]) -> bool:
+    if kind == FORWARD:
+        return bool(detail.get("external")) and bool(detail.get("enabled"))
+    return True
+
+
+def _raise(
+    session: Session, mailbox: str, kind: str, detail: dict[str, Any], now: datetime
+) -> None:
+    entity = EntityRef(EntityType.MAILBOX, mailbox)
+    if kind == FORWARD:
+        event = Event(
+            "rule.changed",
+            now,
+            f"scan#{mailbox}#{detail['ident']}",
+            (entity,),
+            {"rule": detail, "summary": detail.get("description", "")},
+        )
+    else:
+        event = Event(
+            "delegation.changed",
+            now,
+            f"scan#{mailbox}#{detail['folder']}#{detail['grantee']}",
+            (entity,),
+            {
+                "delegation": detail,
+                "summary": f"{detail['grantee']} holds {detail['rights']} on "
+                f"{detail['folder']}",
+            },
+        )
+    repo.save_event(session, event)
+
+
+# -- the mailbox-settings playbook -------------------------------------------------
+
+
+def investigate(heron: Heron, investigation_id: int) -> None:
+    """Read each investigated mailbox, judge it and propose what to turn off."""
+    with heron.store.session() as session:
+        mailboxes = [
+            row.value
+            for row in session.scalars(
+                select(m.InvestigationEntity).where(
+                    m.InvestigationEntity.investigation_id == investigation_id,
+                    m.InvestigationEntity.type == EntityType.MAILBOX.value,
+                    m.InvestigationEntity.role == "investigated",
+                )
+            )
+        ]
+        org = frozenset(heron.org_domains(session))
+        reached = {a: heron.connector_for(session, a) for a in mailboxes}
+    started = utcnow()
+    seen = {
+        address: read(connector, address, org)
+        for address, connector in reached.items()
+        if connector is not None
+    }
+    ended = utcnow()
+
+    def record(session: Session) -> None:
+        verdicts = []
+        for address in mailboxes:
+            connector = reached[address]
+            verdicts.append(
+                _judge(
+                    heron,
+                    session,
+                    investigation_id,
+                    address,
+                    connector,
+                    seen.get(address),
+                    (started, ended),
+                )
+            )
+        investigation = session.get(m.Investigation, investigation_id)
+        assert investigation is not None
+        overall = max(verdicts, key=lambda v: v.rank, default=Verdict.UNKNOWN)
+        investigation.verdict = overall.value
+        repo.add_log(
+            session,
+            investigation_id,
+            "Decide verdicts",
+            "completed",
+            f"investigation verdict {overall.value}",
+        )
+        heron.settle(session, investigation_id)
+
+    heron.store.retrying(record)
+
+
+def _judge(
+    heron: Heron,
+    session: Session,
+    investigation_id: int,
+    address: str,
+    connector: Connector | None,
+    seen: Seen | None,
+    window: tuple[datetime, datetime],
+) -> Verdict:
+    entity = EntityRef(EntityType.MAILBOX, address)
+    if connector is None or seen is None:
+        repo.add_log(
+            session,
+            investigation_id,
+            "Read mailbox settings",
+            "failed",
+            f"no connector reaches {address}; its forwarding and delegations are "
+            "unknown",
+        )
+        return Verdict.UNKNOWN
+    for error in seen.errors:
+        repo.add_warning(
+            session, investigation_id, "mailbox-settings", "read-failed", address, error
+        )
+    outside = [r for r in seen.forwards if r.external and r.enabled]
+    findings = [
+        Finding(
+            "forwarding",
+            entity,
+            "external-forward",
+            Severity.HIGH,
+            f"{address} forwards mail outside the organisation: {r.description}",
+            {"rule": asdict(r)},
+        )
+        for r in outside
+    ] + [
+        Finding(
+            "delegations",
+            entity,
+            "delegated",
+            Severity.MEDIUM,
+            f"{d.grantee} holds rights {d.rights} on {address}'s folder {d.folder}",
+            {"delegation": asdict(d)},
+        )
+        for d in seen.delegations
+    ]
+    repo.add_findings(session, investigation_id, findings)
+    started, ended = window
+    repo.add_log(
+        session,
+        investigation_id,
+        "Read forwarding rules",
+        "completed" if outside else "nothing found",
+        f"{len(seen.forwards)} forwarding rule(s), {len(outside)} outside the "
+        "organisation",
+        started_at=started,
+        ended_at=ended,
+        findings_count=len(outside),
+    )
+    repo.add_log(
+        session,
+        investigation_id,
+        "Read delegations",
+        "completed" if seen.delegations else "nothing found",
+        f"{len(seen.delegations)} right(s) held by other users",
+        started_at=started,
+        ended_at=ended,
+        findings_count=len(seen.delegations),
+    )
+    verdict = (
+        Verdict.MALICIOUS
+        if outside
+        else Verdict.SUSPICIOUS
+        if seen.delegations
+        else Verdict.CLEAN
+    )
+    row = repo.add_entity(session, investigation_id, entity, role="investigated")
+    row.verdict = verdict.value
+    row.reasons = [
+        {"summary": f.summary, "severity": f.severity.value} for f in findings[:5]
+    ]
+    _propose(heron, session, investigation_id, address, connector, outside, seen)
+    return verdict
+
+
+def _propose(
+    heron: Heron,
+    session: Session,
+    investigation_id: int,
+    address: str,
+    connector: Connector,
+    outside: list[ForwardRule],
+    seen: Seen,
+) -> None:
+    expires_at = utcnow() + heron.settings.action_expiry
+    notes = []
+    proposed = 0
+    if outside:
+        if connector.supports(Operation.DISABLE_FORWARDING):
+            _, new = repo.propose_action(
+                session,
+                investigation_id,
+                "disable_forwarding",
+                EntityType.MAILBOX.value,
+                address,
+                reason="; ".join(r.description for r in outside)[:2000],
+                params={"rules": [asdict(r) for r in outside]},
+                expires_at=expires_at,
+            )
+            proposed += int(new)
+        else:
+            notes.append(
+                _recommend(
+                    session, investigation_id, "turn off forwarding", address, connector
+                )
+            )
+    for grant in seen.delegations:
+        if connector.supports(Operation.REMOVE_DELEGATION):
+            _, new = repo.propose_action(
+                session,
+                investigation_id,
+                "remove_delegation",
+                EntityType.MAILBOX.value,
+                f"{address} {grant.folder} {grant.grantee}",
+                reason=f"{grant.grantee} holds rights {grant.rights} on {grant.folder}",
+                params={"delegation": asdict(grant)},
+                expires_at=expires_at,
+            )
+            proposed += int(new)
+        else:
+            notes.append(
+                _recommend(
+                    session, investigation_id, "remove delegation", address, connector
+                )
+            )
+    repo.add_log(
+        session,
+        investigation_id,
+        "Propose actions",
+        "completed" if proposed or notes else "nothing found",
+        "; ".join(
+            [
+                f"{proposed} action(s) proposed, awaiting approval"
+                if proposed
+                else "no action proposed",
+                *notes,
+            ]
+        ),
+    )
+
+
+def _recommend(
+    session: Session,
+    investigation_id: int,
+    what: str,
+    address: str,
+    connector: Connector,
+) -> str:
+    """A remediation heron cannot carry out: recorded for a person to do by hand."""
+    text = (
+        f"recommendation for a person: {what} on {address} (the {connector.kind} "
+        f"connector {connector.name!r} cannot)"
+    )
+    repo.add_warning(
+        session, investigation_id, "actions", "recommendation", address, text
+    )
+    return text
