@@ -100,6 +100,11 @@ class PostfixSettings(_ConnectorSettings):
     hold_queued: bool = Field(
         False, description="Block sender also holds mail from it already queued"
     )
+    reload: bool = Field(
+        True,
+        description="Run 'postfix reload' after changing the map, so that SMTP "
+        "processes already running read it at once",
+    )
 
 
 class GraphSettings(_ConnectorSettings):

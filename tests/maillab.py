@@ -18,6 +18,7 @@ import signal
 import smtplib
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,10 +77,13 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> No
 
 
 def _open_path(root: Path) -> None:
-    """Let the daemons' unprivileged users through the folder and its temporary
-    parent (``mkdtemp`` makes folders only their owner may enter)."""
-    for folder in (root, root.parent):
-        os.chmod(folder, 0o755)
+    """Let the daemons' unprivileged users through the folder and the temporary
+    folders above it (``mkdtemp`` and pytest make folders only root may enter)."""
+    top = Path(tempfile.gettempdir()).resolve()
+    folder = root.resolve()
+    while folder != top and top in folder.parents:
+        os.chmod(folder, folder.stat().st_mode | 0o755)
+        folder = folder.parent
 
 
 def _tail(path: Path) -> str:

@@ -64,6 +64,14 @@ clusters_app = typer.Typer(
 app.add_typer(clusters_app, name="clusters")
 app.add_typer(lists_app, name="lists")
 app.add_typer(intel_app, name="intel")
+mailboxes_app = typer.Typer(
+    help="Mailbox settings: forwarding rules and delegations.", no_args_is_help=True
+)
+app.add_typer(mailboxes_app, name="mailboxes")
+connectors_app = typer.Typer(
+    help="The mail systems heron reads and acts on.", no_args_is_help=True
+)
+app.add_typer(connectors_app, name="connectors")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 RowId = Annotated[
@@ -163,6 +171,88 @@ def ingest(
         output.errors.print(output.styled(("skipped", "yellow"), " ", error))
     if summary.errors:
         raise typer.Exit(1)
+
+
+@app.command()
+def poll(
+    connector: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this connector (repeat for several)."),
+    ] = None,
+) -> None:
+    """Read new mail from the configured connectors, each mailbox from where the
+    last poll stopped, then run what it raised."""
+    with _heron() as heron, _progress(None, "poll") as bar:
+        task = bar.add_task("poll", total=None)
+        summary = heron.poll(connector, progress=lambda n: bar.advance(task, n))
+        touched = heron.process()
+    output.console.print(
+        f"stored {summary.copies} new cop{'y' if summary.copies == 1 else 'ies'} "
+        f"({summary.duplicates} already known, {len(summary.errors)} error(s))"
+        + (f"; investigation(s) {', '.join(map(str, touched))}" if touched else "")
+    )
+    for error in summary.errors:
+        output.errors.print(output.styled(("skipped", "yellow"), " ", error))
+    if summary.errors:
+        raise typer.Exit(1)
+
+
+@mailboxes_app.command("scan")
+def mailboxes_scan(
+    mailbox: Annotated[
+        list[str] | None, typer.Option(help="Only this mailbox (repeat for several).")
+    ] = None,
+    json_: JsonFlag = False,
+) -> None:
+    """Read every reachable mailbox's forwarding rules and delegations; what is new
+    raises alerts, and their investigations propose what to turn off."""
+    with _heron() as heron:
+        summary = heron.scan_mailboxes(
+            [m.lower() for m in mailbox] if mailbox else None
+        )
+        touched = heron.process()
+    result = {
+        "mailboxes": summary.mailboxes,
+        "forwarding_rules": summary.forwards,
+        "delegations": summary.delegations,
+        "alerts_raised": summary.events,
+        "investigations": touched,
+        "errors": summary.errors,
+    }
+    if json_:
+        output.json_line(result)
+    else:
+        output.console.print(
+            f"scanned {summary.mailboxes} mailbox(es): {summary.forwards} forwarding "
+            f"rule(s), {summary.delegations} delegation(s), {summary.events} new"
+            + (f"; investigation(s) {', '.join(map(str, touched))}" if touched else "")
+        )
+        for error in summary.errors:
+            output.errors.print(output.styled(("error", "red"), " ", error))
+    if summary.errors:
+        raise typer.Exit(1)
+
+
+@connectors_app.command("list")
+def connectors_list(json_: JsonFlag = False) -> None:
+    """The configured connectors and the operations each supports."""
+    with _heron() as heron:
+        rows = [
+            {
+                "name": c.name,
+                "kind": c.kind,
+                "operations": sorted(o.value for o in c.operations),
+            }
+            for c in heron.connectors.values()
+        ]
+    if json_:
+        output.json_line(rows)
+        return
+    output.table(
+        "Connectors",
+        ["name", "kind", "operations"],
+        [[r["name"], r["kind"], ", ".join(r["operations"])] for r in rows],
+    )
 
 
 SenderOpt = Annotated[str, typer.Option(help="From address or envelope sender.")]
@@ -793,6 +883,15 @@ def actions_undo(action_id: RowId, json_: JsonFlag = False) -> None:
     """Undo an executed action: copies go back, blocks are lifted."""
     with _heron() as heron:
         action = heron.undo(action_id, by=heron.settings.operator)
+        _print_action(views.action_view(action), json_)
+
+
+@actions_app.command("purge")
+def actions_purge(action_id: RowId, json_: JsonFlag = False) -> None:
+    """Propose a hard delete of the copies a soft delete or move covers. Approving it
+    needs the purge permission (HERON_PURGE_APPROVERS); it cannot be undone."""
+    with _heron() as heron:
+        action = heron.propose_hard_delete(action_id, by=heron.settings.operator)
         _print_action(views.action_view(action), json_)
 
 

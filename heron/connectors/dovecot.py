@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import ssl
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -161,13 +162,17 @@ class DovecotConnector(Connector):
         client.context = self._context
         _Sieve.read_timeout = int(cfg.timeout)
         try:
-            ok = client.connect(
-                self._login(mailbox),
-                self._password,
-                starttls=cfg.sieve_tls == "starttls",
-                ssl=cfg.sieve_tls == "implicit",
-                authmech="PLAIN",
-            )
+            with warnings.catch_warnings():
+                # Plain text was allowed explicitly (allow_plaintext); sievelib's
+                # warning about it would only repeat that choice on every login.
+                warnings.simplefilter("ignore", UserWarning)
+                ok = client.connect(
+                    self._login(mailbox),
+                    self._password,
+                    starttls=cfg.sieve_tls == "starttls",
+                    ssl=cfg.sieve_tls == "implicit",
+                    authmech="PLAIN",
+                )
         except (SieveError, OSError) as exc:
             raise ConnectorError(
                 f"{self.name}: ManageSieve to {cfg.host}:{cfg.sieve_port} for "

