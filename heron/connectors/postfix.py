@@ -3,8 +3,9 @@ map, and optionally hold their mail already in the queue.
 
 heron owns the lines it writes: each is ``KEY REJECT heron: REASON``. Blocking
 writes the map's source file atomically, runs ``postmap`` and then ``postfix
-reload`` (unless ``reload`` is off), so that no SMTP process keeps the old table. Unblocking removes only a
-line heron wrote, so a block an administrator wrote by hand stays. Postfix must
+reload`` (unless ``reload`` is off), so that no SMTP process keeps the old table.
+Unblocking removes only a line heron wrote, so a block an administrator wrote by
+hand stays. Postfix must
 list the map in its restrictions, for example
 ``smtpd_sender_restrictions = check_sender_access hash:/etc/postfix/heron_sender_access``.
 """
