@@ -17,6 +17,7 @@ import pytest
 
 from heron.config import Settings, load_settings
 from tests.corpus_location import require_corpus
+from tests.maillab import Lab, require_lab
 
 POSTGRES_URL = os.environ.get(
     "HERON_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -81,3 +82,13 @@ def settings(
         org_domains=["example.org"],
         workers=2,
     )
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """One private Dovecot and Postfix for the whole run (see tests/maillab.py)."""
+    require_lab()
+    place = Lab(tmp_path_factory.mktemp("maillab"))
+    place.start()
+    yield place
+    place.stop()

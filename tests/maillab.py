@@ -102,7 +102,14 @@ class Dovecot:
     imap_port: int = field(default_factory=free_port)
     sieve_port: int = field(default_factory=free_port)
     lmtp_port: int = field(default_factory=free_port)
+    imaps_port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def certificate(self) -> Path:
+        """The server's self-signed certificate, made at start: a client that is
+        given it as its CA file can check the server (for 127.0.0.1 and localhost)."""
+        return self.root / "tls" / "cert.pem"
 
     @property
     def config(self) -> Path:
@@ -129,6 +136,7 @@ class Dovecot:
         redirected = self.root / "redirected.mbox"
         redirected.touch()
         redirected.chmod(0o666)
+        self._make_certificate()
         self.config.write_text(self._config_text())
         check = subprocess.run(
             ["dovecot", "-c", str(self.config), "-n"], capture_output=True, text=True
@@ -140,8 +148,34 @@ class Dovecot:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for port in (self.imap_port, self.sieve_port, self.lmtp_port):
+        for port in (self.imap_port, self.sieve_port, self.lmtp_port, self.imaps_port):
             _wait_for_port(port, self.process, self.root / "dovecot.log")
+
+    def _make_certificate(self) -> None:
+        folder = self.certificate.parent
+        folder.mkdir(exist_ok=True)
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                "-keyout",
+                str(folder / "key.pem"),
+                "-out",
+                str(self.certificate),
+            ],
+            check=True,
+            capture_output=True,
+        )
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -185,7 +219,11 @@ log_path = {lab}/dovecot.log
 instance_name = heronlab-{self.imap_port}
 protocols = imap lmtp sieve
 listen = 127.0.0.1
-ssl = no
+# TLS is offered (IMAPS, and STARTTLS for IMAP and ManageSieve) but not required.
+ssl = yes
+ssl_cert = <{self.certificate}
+ssl_key = <{self.certificate.parent / "key.pem"}
+{"ssl_dh = </usr/share/dovecot/dh.pem" if Path("/usr/share/dovecot/dh.pem").exists() else ""}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_master_user_separator = *
@@ -230,7 +268,8 @@ service imap-login {{
     port = {self.imap_port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.imaps_port}
   }}
 }}
 service pop3-login {{
@@ -364,3 +403,65 @@ biff = no
         """Send over SMTP; raises smtplib.SMTPSenderRefused when the map blocks it."""
         with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=30) as smtp:
             smtp.sendmail(sender, recipients, raw)
+
+
+# Mailboxes of the lab, by the test that uses them, so that tests never see each
+# other's mail.
+GROUPS = {
+    "loop": ["ann", "ben", "cat"],
+    "forward": ["fay"],
+    "delegation": ["dan", "eve"],
+    "block": ["gil"],
+    "purge": ["hal", "ian"],
+    "crash": [f"bulk{n:02d}" for n in range(1, 51)],
+    "poll": ["ida"],
+    "contract": ["joe"],
+}
+
+
+def addresses(group: str) -> list[str]:
+    return [f"{name}@{DOMAIN}" for name in GROUPS[group]]
+
+
+class Lab:
+    def __init__(self, root: Path) -> None:
+        users = sorted(a for group in GROUPS for a in addresses(group))
+        self.root = root
+        self.dovecot = Dovecot(root / "dovecot", users)
+        self.postfix = Postfix(root / "postfix", self.dovecot.lmtp_port, users)
+
+    def start(self) -> None:
+        self.dovecot.start()
+        try:
+            self.postfix.start()
+        except BaseException:
+            self.dovecot.stop()
+            raise
+
+    def stop(self) -> None:
+        self.postfix.stop()
+        self.dovecot.stop()
+
+    def connectors(self, group: str) -> list[dict[str, object]]:
+        return [
+            {
+                "type": "dovecot",
+                "name": "lab",
+                "host": "127.0.0.1",
+                "imap_port": self.dovecot.imap_port,
+                "imap_tls": "none",
+                "sieve_port": self.dovecot.sieve_port,
+                "sieve_tls": "none",
+                "allow_plaintext": True,
+                "master_user": MASTER,
+                "password_env": "HERON_SECRET_LAB",
+                "users": addresses(group),
+                "timeout": 30,
+            },
+            {
+                "type": "postfix",
+                "name": "mx",
+                "access_map": str(self.postfix.access_map),
+                "config_dir": str(self.postfix.etc),
+            },
+        ]

@@ -30,6 +30,7 @@ class FakeGraph:
 
     def __init__(self) -> None:
         self.messages = {"AAMkAGI2-msg1": FOLDERS["inbox"]}
+        self.message_ids = {"AAMkAGI2-msg1": MID}
         self.rules = [
             {
                 "@odata.type": "#microsoft.graph.messageRule",
@@ -71,14 +72,17 @@ class FakeGraph:
                 self.throttle_once = False
                 return httpx.Response(429, headers={"Retry-After": "0"})
             wanted = request.url.params["$filter"]
-            assert wanted == f"internetMessageId eq '{MID}'"
+            assert wanted.startswith("internetMessageId eq '")
+            mid = wanted.removeprefix("internetMessageId eq '")[:-1].replace("''", "'")
             return httpx.Response(
                 200,
                 json={
-                    "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users('ann')/messages(id,parentFolderId,internetMessageId)",
+                    "@odata.context": "https://graph.microsoft.com/v1.0/$metadata"
+                    "#users('ann')/messages(id,parentFolderId,internetMessageId)",
                     "value": [
-                        {"id": i, "parentFolderId": f, "internetMessageId": MID}
+                        {"id": i, "parentFolderId": f, "internetMessageId": mid}
                         for i, f in self.messages.items()
+                        if self.message_ids.get(i) == mid
                     ],
                 },
             )
@@ -91,11 +95,13 @@ class FakeGraph:
             self.messages.pop(old)
             new = f"{old}-m{len(self.requests)}"
             self.messages[new] = target
+            self.message_ids[new] = self.message_ids.pop(old)
             return httpx.Response(201, json={"id": new, "parentFolderId": target})
         if path.startswith(f"users/{USER}/messages/") and path.endswith(
             "/permanentDelete"
         ):
             self.messages.pop(path.split("/")[3])
+            self.message_ids.pop(path.split("/")[3])
             return httpx.Response(204)
         if path.startswith(f"users/{USER}/messages/"):
             message = path.split("/")[3]

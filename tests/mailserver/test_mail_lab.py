@@ -23,8 +23,8 @@ from heron.engine.service import Heron
 from heron.errors import ActionError, PermissionDenied
 from heron.samples.org import user_report
 from heron.store import models as m
-from tests.maillab import DOMAIN, PASSWORD
-from tests.mailserver.conftest import PHISH_URL, Lab, addresses
+from tests.maillab import DOMAIN, PASSWORD, Lab, addresses
+from tests.mailserver.conftest import PHISH_URL
 
 pytestmark = pytest.mark.mailserver
 
@@ -368,3 +368,52 @@ def _wait_for(condition, timeout: float = 20.0) -> None:
             return
         time.sleep(0.2)
     raise AssertionError("the mail did not arrive in time")
+
+
+def test_tls_with_the_server_s_certificate_as_ca_file_and_refused_without_it(
+    lab, tmp_path, monkeypatch
+):
+    from heron.config import DovecotSettings
+    from heron.connectors.dovecot import DovecotConnector
+    from heron.errors import ConnectorError
+    from tests.maillab import MASTER, MASTER_PASSWORD
+
+    (user,) = addresses("poll")
+    monkeypatch.setenv("HERON_SECRET_LAB", MASTER_PASSWORD)
+    secure = {
+        "type": "dovecot",
+        "name": "tls",
+        "host": "127.0.0.1",
+        "imap_port": lab.dovecot.imaps_port,
+        "imap_tls": "implicit",
+        "sieve_port": lab.dovecot.sieve_port,
+        "sieve_tls": "starttls",
+        "master_user": MASTER,
+        "password_env": "HERON_SECRET_LAB",
+        "users": [user],
+    }
+    checked = DovecotConnector(
+        DovecotSettings(**secure, ca_file=lab.dovecot.certificate)
+    )
+    assert checked.list_mailboxes() == [user]
+    assert checked.find(user, "0" * 64, "<none@payroll-check.test>") == []
+    assert checked.forwarding(user, frozenset({DOMAIN})) == []
+    on_starttls = DovecotConnector(
+        DovecotSettings(
+            **{**secure, "imap_port": lab.dovecot.imap_port, "imap_tls": "starttls"},
+            ca_file=lab.dovecot.certificate,
+        )
+    )
+    assert on_starttls.find(user, "0" * 64, "<none@payroll-check.test>") == []
+    # Certificate checks are on by default: the system's CAs do not know this one.
+    unchecked = DovecotConnector(DovecotSettings(**secure))
+    with pytest.raises(ConnectorError, match="CERTIFICATE_VERIFY_FAILED|certificate"):
+        unchecked.find(user, "0" * 64, "<none@payroll-check.test>")
+    with pytest.raises(ConnectorError, match="certificate|TLS"):
+        unchecked.forwarding(user, frozenset({DOMAIN}))
+    error = ""
+    try:
+        unchecked.find(user, "0" * 64, "<x@y.test>")
+    except ConnectorError as exc:
+        error = str(exc)
+    assert MASTER_PASSWORD not in error
