@@ -353,7 +353,9 @@ local_recipient_maps =
 virtual_mailbox_domains = {DOMAIN}
 virtual_mailbox_maps = inline:{{ {inline} }}
 virtual_transport = lmtp:inet:127.0.0.1:{self.lmtp_port}
-relay_domains =
+# Mail for stuck.test waits in the queue: its next hop never answers.
+relay_domains = stuck.test
+transport_maps = inline:{{ stuck.test=smtp:[127.0.0.1]:9 }}
 relayhost =
 default_transport = error:outbound mail disabled in test instance
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
@@ -398,6 +400,18 @@ biff = no
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    def queue(self) -> list[dict[str, object]]:
+        """The queue as ``postqueue -j`` lists it."""
+        import json
+
+        done = subprocess.run(
+            ["postqueue", "-c", str(self.etc), "-j"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
 
     def send(self, raw: bytes, sender: str, recipients: list[str]) -> None:
         """Send over SMTP; raises smtplib.SMTPSenderRefused when the map blocks it."""

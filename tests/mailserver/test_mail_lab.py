@@ -417,3 +417,43 @@ def test_tls_with_the_server_s_certificate_as_ca_file_and_refused_without_it(
     except ConnectorError as exc:
         error = str(exc)
     assert MASTER_PASSWORD not in error
+
+
+def test_blocking_a_sender_can_hold_its_mail_already_queued(lab, tmp_path):
+    import subprocess as run
+
+    from heron.config import PostfixSettings
+    from heron.connectors.postfix import PostfixConnector
+
+    spammer = "bulk@flood-sender.test"
+    lab.postfix.send(
+        phish("hold1", "someone@stuck.test"), spammer, ["someone@stuck.test"]
+    )
+    lab.postfix.send(
+        phish("hold2", "someone@stuck.test"), "ok@fine.test", ["someone@stuck.test"]
+    )
+
+    def queued() -> dict[str, str]:
+        return {str(e["sender"]): str(e["queue_name"]) for e in lab.postfix.queue()}
+
+    _wait_for(lambda: set(queued()) == {spammer, "ok@fine.test"})
+    connector = PostfixConnector(
+        PostfixSettings(
+            type="postfix",
+            name="mx",
+            access_map=tmp_path / "hold_access",
+            config_dir=lab.postfix.etc,
+            hold_queued=True,
+        )
+    )
+    try:
+        blocked = connector.block("sender", spammer, "action 1")
+        assert "1 queued message(s) held" in blocked.detail
+        assert queued()[spammer] == "hold" and queued()["ok@fine.test"] != "hold"
+        released = connector.unblock("sender", spammer)
+        assert "1 held message(s) released" in released.detail
+        assert queued()[spammer] != "hold"
+    finally:
+        run.run(
+            ["postsuper", "-c", str(lab.postfix.etc), "-d", "ALL"], capture_output=True
+        )
