@@ -66,13 +66,14 @@ class MaildirConnector(Connector):
 
     def find(self, mailbox: str, sha256: str, message_id: str = "") -> list[CopyRef]:
         root = self._root(mailbox)
-        found = []
-        for path in _message_files(root):
-            if _sha256(path) == sha256:
-                found.append(
-                    CopyRef(mailbox, _relative(root, path), location_of(root, path))
-                )
-        return found
+        try:
+            return [
+                CopyRef(mailbox, _relative(root, path), location_of(root, path))
+                for path in _message_files(root)
+                if _holds(path, sha256)
+            ]
+        except OSError as exc:
+            raise ConnectorError(f"mailbox {mailbox}: {exc.strerror}") from None
 
     def move(
         self, copy: CopyRef, destination: Location, sha256: str, message_id: str = ""
@@ -80,7 +81,10 @@ class MaildirConnector(Connector):
         root = self._root(copy.mailbox)
         if destination not in FOLDERS:
             raise ConnectorError(f"Maildir cannot move a copy to {destination.value}")
-        source = self._locate(root, copy, sha256)
+        try:
+            source = self._locate(root, copy, sha256)
+        except OSError as exc:
+            raise ConnectorError(f"mailbox {copy.mailbox}: {exc.strerror}") from None
         if source is None:
             return Outcome(OutcomeStatus.NOT_FOUND, None, f"no copy in {copy.mailbox}")
         if location_of(root, source) is destination:
@@ -112,9 +116,12 @@ class MaildirConnector(Connector):
 
     def _root(self, mailbox: str) -> Path:
         try:
-            return self._roots[mailbox]
+            root = self._roots[mailbox]
         except KeyError:
             raise ConnectorError(f"mailbox {mailbox} is not a known Maildir") from None
+        if not (root / "cur").is_dir():
+            raise ConnectorError(f"mailbox {mailbox}: no Maildir at {root} any more")
+        return root
 
     def _locate(self, root: Path, copy: CopyRef, sha256: str) -> Path | None:
         """The file holding this copy, found where heron saw it, by its unique name

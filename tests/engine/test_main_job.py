@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from heron.config import Settings
 from heron.engine import views
 from heron.engine.service import Heron
-from heron.errors import ActionError, ApprovalRequired
+from heron.errors import ActionError, ApprovalRequired, PermissionDenied
 from heron.samples import org
 from heron.store import models as m
 from heron.store import repository as repo
@@ -375,3 +375,49 @@ def test_an_unusable_list_entry_in_the_store_does_not_stop_investigations(
         repo.add_list_entry(session, "block", "sender", "phisher@evil.c", "by hand")
     investigation_id = report(heron, "alice@example.org", "payroll")
     assert detail(heron, investigation_id)["status"] == "pending action"
+
+
+def test_some_targets_failing_leave_the_case_partially_remediated(heron, organisation):
+    investigation_id = report(heron, "alice@example.org", "payroll")
+    action_id = pending(heron, investigation_id)["soft_delete"]["id"]
+    heron.reject(
+        pending(heron, investigation_id)["block_sender"]["id"],
+        by="approver",
+        comment="",
+    )
+    with heron.store.session() as session:  # one mailbox's folder is gone from disk
+        copy = session.get(m.Copy, session.get(m.Action, action_id).params["copies"][0])
+        broken = copy.mailbox
+        session.get(m.Mailbox, broken).locator = str(heron.settings.home / "no-such")
+    done = heron.approve(action_id, by="approver")
+    with heron.store.session() as session:
+        waiting = views.list_actions(session, "pending", investigation_id)
+    for other in waiting:
+        heron.reject(other["id"], by="approver", comment="one is enough")
+    assert done.status == "partial"
+    failed = [t for t in done.result["targets"] if t["status"] == "failed"]
+    assert [t["mailbox"] for t in failed] == [broken] and failed[0]["detail"]
+    assert detail(heron, investigation_id)["status"] == "partially remediated"
+
+    with heron.store.session() as session:  # the folder is back: a retry finishes
+        session.get(m.Mailbox, broken).locator = str(organisation[broken].resolve())
+    retried = heron.execute(action_id)
+    assert retried.status == "completed"
+    assert {t["status"] for t in retried.result["targets"]} == {"done"}
+    assert len(files_holding(organisation, sample("payroll"))) == 3
+
+
+def test_a_hard_delete_is_refused_without_the_purge_permission(heron, organisation):
+    investigation_id = report(heron, "alice@example.org", "payroll")
+    soft = pending(heron, investigation_id)["soft_delete"]
+    hard = heron.propose_hard_delete(soft["id"], by="analyst")
+    with pytest.raises(PermissionDenied):
+        heron.approve(hard.id, by="approver")
+    assert pending(heron, investigation_id)["hard_delete"]["id"] == hard.id
+    assert len(files_holding(organisation, sample("payroll"))) == 3
+    rejected = heron.reject(hard.id, by="approver", comment="soft delete is enough")
+    assert rejected.status == "rejected"
+    with pytest.raises(ActionError, match="follows a soft delete"):
+        heron.propose_hard_delete(
+            pending(heron, investigation_id)["block_sender"]["id"], by="a"
+        )
