@@ -23,7 +23,7 @@ from heron.engine.service import Heron
 from heron.errors import ActionError, PermissionDenied
 from heron.samples.org import user_report
 from heron.store import models as m
-from tests.maillab import DOMAIN, PASSWORD, Lab, addresses
+from tests.maillab import DOMAIN, MASTER_PASSWORD, PASSWORD, Lab, addresses
 from tests.mailserver.conftest import PHISH_URL
 
 pytestmark = pytest.mark.mailserver
@@ -97,8 +97,9 @@ def covered_mailboxes(heron: Heron, action: m.Action) -> set[str]:
 
 
 def test_a_reported_phish_is_soft_deleted_from_every_mailbox_and_put_back(
-    lab, heron_for
+    lab, heron_for, caplog
 ):
+    caplog.set_level("DEBUG")
     heron = heron_for("loop")
     users = addresses("loop")
     lab.dovecot.deliver(phish("loop1", users[0]), SENDER, users)
@@ -135,6 +136,11 @@ def test_a_reported_phish_is_soft_deleted_from_every_mailbox_and_put_back(
         assert heron.undo(action.id, by="approver").status == "undone"
     for user in users:
         assert copies_by_folder(lab, user, "<loop1@payroll-check.test>") == {"INBOX": 1}
+
+    # The master password reached the server, and nowhere else.
+    database = Path(heron.settings.resolved_database_url.removeprefix("sqlite:///"))
+    assert MASTER_PASSWORD.encode() not in database.read_bytes()
+    assert MASTER_PASSWORD not in caplog.text
 
 
 def test_an_outside_forward_made_in_sieve_is_alerted_turned_off_and_put_back(
