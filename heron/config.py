@@ -38,6 +38,16 @@ DEFAULT_IMAP_FOLDERS = {
 }
 
 
+def plausible_login(user: str, separator: str) -> bool:
+    """A mailbox login heron may put before the master user's name."""
+    return (
+        0 < len(user) <= 320
+        and "@" in user
+        and separator not in user
+        and not any(c.isspace() or ord(c) < 32 for c in user)
+    )
+
+
 class _ConnectorSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -84,6 +94,12 @@ class DovecotSettings(_ConnectorSettings):
                 f"known: {sorted(DEFAULT_IMAP_FOLDERS)}"
             )
         self.folders = {**DEFAULT_IMAP_FOLDERS, **self.folders}
+        for user in self.users:
+            if not plausible_login(user, self.master_separator):
+                raise ValueError(
+                    f"connector {self.name}: user {user[:80]!r} is not a login heron "
+                    f"can use (no spaces, no {self.master_separator!r}, an @)"
+                )
         return self
 
 

@@ -28,7 +28,7 @@ from imapclient.exceptions import IMAPClientError
 from sievelib.managesieve import Client as SieveClient
 from sievelib.managesieve import Error as SieveError
 
-from heron.config import DovecotSettings
+from heron.config import DovecotSettings, plausible_login
 from heron.connectors import sieve
 from heron.connectors.base import (
     Connector,
@@ -208,7 +208,14 @@ class DovecotConnector(Connector):
                 for line in text.splitlines()
                 if line.strip() and not line.lstrip().startswith("#")
             ]
-        return sorted(set(users))
+        usable = {
+            u for u in users if plausible_login(u, self.settings.master_separator)
+        }
+        for user in sorted(set(users) - usable)[:20]:
+            log.warning(
+                "%s: users_file line %r is not a login; skipped", self.name, user[:80]
+            )
+        return sorted(usable)
 
     def fetch_new(
         self, mailbox: str, state: dict[str, Any]

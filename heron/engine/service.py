@@ -407,21 +407,37 @@ class Heron:
             )
         dates: dict[str, datetime | None] = {}
         known: dict[tuple[str, str, str], str] = {}
+        problems, listed = self._register(known)
+        summary.errors.extend(problems)
         for connector in wanted:
-            try:
-                mailboxes = connector.list_mailboxes()
-            except ConnectorError as exc:
-                summary.errors.append(str(exc))
-                continue
-            for mailbox in mailboxes:
-                problem = self._mailbox_ready(mailbox, connector.name, mailbox, known)
-                if problem:
-                    summary.errors.append(problem)
-                    continue
-                self._poll_mailbox(connector, mailbox, dates, summary, progress)
+            for mailbox in listed.get(connector.name, []):
+                if not known.get((mailbox, connector.name, mailbox)):
+                    self._poll_mailbox(connector, mailbox, dates, summary, progress)
         if summary.copies >= STATISTICS_AFTER:
             self.store.db.refresh_statistics()
         return summary
+
+    def _register(
+        self, known: dict[tuple[str, str, str], str]
+    ) -> tuple[list[str], dict[str, list[str]]]:
+        """Record every mailbox the connectors list, as reached by that connector,
+        so that scans and actions find it. Returns a line per problem, and the
+        mailboxes each connector listed."""
+        problems: list[str] = []
+        listed: dict[str, list[str]] = {}
+        for connector in self.connectors.values():
+            if not connector.supports(Operation.LIST_MAILBOXES):
+                continue
+            try:
+                listed[connector.name] = connector.list_mailboxes()
+            except ConnectorError as exc:
+                problems.append(str(exc))
+                continue
+            for mailbox in listed[connector.name]:
+                problem = self._mailbox_ready(mailbox, connector.name, mailbox, known)
+                if problem:
+                    problems.append(problem)
+        return problems, listed
 
     def _poll_mailbox(
         self,
@@ -1791,7 +1807,10 @@ class Heron:
     ) -> mailbox_settings.ScanSummary:
         """Read forwarding rules and delegations of every reachable mailbox and raise
         events for what is new; ``process`` turns them into alerts."""
-        return mailbox_settings.scan(self, mailboxes)
+        problems, _ = self._register({})
+        summary = mailbox_settings.scan(self, mailboxes)
+        summary.errors[:0] = problems
+        return summary
 
     def propose_hard_delete(self, action_id: int, *, by: str) -> m.Action:
         """Propose deleting for good the copies a soft delete or move covers. It
