@@ -540,13 +540,43 @@ def _unblock_sender(
         )
 
 
-def _mailbox_connector(
-    session: Session, action: m.Action, reach: Reach, mailbox: str, operation: Operation
-) -> Connector | None:
+def _mailbox_step(
+    session: Session,
+    reach: Reach,
+    journal: _Journal,
+    *,
+    mailbox: str,
+    target: str,
+    operation: Operation,
+    change: Callable[[Connector], Outcome],
+    check: Callable[[Connector], str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Run one change on a mailbox's settings through its connector, read them
+    again with ``check`` (a changed outcome whose check says otherwise is failed),
+    and journal what happened."""
     connector = reach.connector_for(session, mailbox)
     if connector is None or not connector.supports(operation):
-        return None
-    return connector
+        journal.add(_failed(target, f"no connector reaching {mailbox} can {operation}"))
+        return
+    verified = ""
+    try:
+        outcome = change(connector)
+        if check is not None:
+            verified = check(connector)
+    except ConnectorError as exc:
+        outcome = Outcome(OutcomeStatus.FAILED, None, str(exc))
+    if verified.startswith("still") and outcome.status is not OutcomeStatus.FAILED:
+        outcome = Outcome(OutcomeStatus.FAILED, None, verified)
+    journal.add(
+        {
+            "target": target,
+            **(extra or {}),
+            "status": outcome.status.value,
+            "detail": outcome.detail,
+            **({"verified": verified} if check is not None else {}),
+        }
+    )
 
 
 def _disable_forwarding(
@@ -555,41 +585,32 @@ def _disable_forwarding(
     """Keep the mailbox's rules as they are (once: a re-run keeps the first copy),
     turn the external ones off, and read them again to confirm."""
     mailbox = action.target
-    connector = _mailbox_connector(
-        session, action, reach, mailbox, Operation.DISABLE_FORWARDING
-    )
-    if connector is None:
-        journal.add(_failed(mailbox, "no connector can turn off its forwarding"))
-        return
-    try:
+
+    def change(connector: Connector) -> Outcome:
         if "saved" not in action.result:
             action.result = {
                 **action.result,
                 "saved": connector.save_forwarding(mailbox),
             }
             reach.checkpoint()
-        outcome = connector.disable_forwarding(mailbox, reach.org_domains)
-        left = [
-            r
-            for r in connector.forwarding(mailbox, reach.org_domains)
-            if r.external and r.enabled
-        ]
-        verified = (
-            "no forwarding outside the organisation left"
-            if not left
-            else f"{len(left)} rule(s) still forward outside"
-        )
-        if left and outcome.status is not OutcomeStatus.FAILED:
-            outcome = Outcome(OutcomeStatus.FAILED, None, verified)
-    except ConnectorError as exc:
-        outcome, verified = Outcome(OutcomeStatus.FAILED, None, str(exc)), ""
-    journal.add(
-        {
-            "target": mailbox,
-            "status": outcome.status.value,
-            "detail": outcome.detail,
-            "verified": verified,
-        }
+        return connector.disable_forwarding(mailbox, reach.org_domains)
+
+    def check(connector: Connector) -> str:
+        rules = connector.forwarding(mailbox, reach.org_domains)
+        left = [r for r in rules if r.external and r.enabled]
+        if left:
+            return f"still {len(left)} rule(s) forwarding outside"
+        return "no forwarding outside the organisation left"
+
+    _mailbox_step(
+        session,
+        reach,
+        journal,
+        mailbox=mailbox,
+        target=mailbox,
+        operation=Operation.DISABLE_FORWARDING,
+        change=change,
+        check=check,
     )
 
 
@@ -598,25 +619,23 @@ def _restore_forwarding(
 ) -> None:
     mailbox = action.target
     saved = action.result.get("saved")
-    connector = _mailbox_connector(
-        session, action, reach, mailbox, Operation.DISABLE_FORWARDING
-    )
-    if connector is None or saved is None:
-        journal.add(_failed(mailbox, "no saved rules, or no connector to put them"))
+    if saved is None:
+        journal.add(_failed(mailbox, "no rules were kept before they changed"))
         return
-    try:
-        outcome = connector.restore_forwarding(mailbox, saved)
+
+    def check(connector: Connector) -> str:
         back = connector.forwarding(mailbox, reach.org_domains)
-        verified = f"{sum(1 for r in back if r.external)} rule(s) forward outside again"
-    except ConnectorError as exc:
-        outcome, verified = Outcome(OutcomeStatus.FAILED, None, str(exc)), ""
-    journal.add(
-        {
-            "target": mailbox,
-            "status": outcome.status.value,
-            "detail": outcome.detail,
-            "verified": verified,
-        }
+        return f"{sum(1 for r in back if r.external)} rule(s) forward outside again"
+
+    _mailbox_step(
+        session,
+        reach,
+        journal,
+        mailbox=mailbox,
+        target=mailbox,
+        operation=Operation.DISABLE_FORWARDING,
+        change=lambda connector: connector.restore_forwarding(mailbox, saved),
+        check=check,
     )
 
 
@@ -628,30 +647,23 @@ def _remove_delegation(
     session: Session, action: m.Action, reach: Reach, journal: _Journal
 ) -> None:
     grant = _delegation(action)
-    connector = _mailbox_connector(
-        session, action, reach, grant.mailbox, Operation.REMOVE_DELEGATION
-    )
-    if connector is None:
-        journal.add(_failed(grant.mailbox, "no connector can remove its delegations"))
-        return
-    try:
-        outcome = connector.remove_delegation(grant)
-        still = [
-            d
-            for d in connector.delegations(grant.mailbox)
-            if (d.folder, d.grantee) == (grant.folder, grant.grantee)
-        ]
-        verified = "no rights left" if not still else f"still holds {still[0].rights}"
-    except ConnectorError as exc:
-        outcome, verified = Outcome(OutcomeStatus.FAILED, None, str(exc)), ""
-    journal.add(
-        {
-            "target": action.target,
-            "delegation": asdict(grant),
-            "status": outcome.status.value,
-            "detail": outcome.detail,
-            "verified": verified,
-        }
+
+    def check(connector: Connector) -> str:
+        for held in connector.delegations(grant.mailbox):
+            if (held.folder, held.grantee) == (grant.folder, grant.grantee):
+                return f"still holds {held.rights}"
+        return "no rights left"
+
+    _mailbox_step(
+        session,
+        reach,
+        journal,
+        mailbox=grant.mailbox,
+        target=action.target,
+        operation=Operation.REMOVE_DELEGATION,
+        change=lambda connector: connector.remove_delegation(grant),
+        check=check,
+        extra={"delegation": asdict(grant)},
     )
 
 
@@ -659,22 +671,14 @@ def _restore_delegation(
     session: Session, action: m.Action, reach: Reach, journal: _Journal
 ) -> None:
     grant = _delegation(action)
-    connector = _mailbox_connector(
-        session, action, reach, grant.mailbox, Operation.REMOVE_DELEGATION
-    )
-    if connector is None:
-        journal.add(_failed(grant.mailbox, "no connector can restore its delegations"))
-        return
-    try:
-        outcome = connector.restore_delegation(grant)
-    except ConnectorError as exc:
-        outcome = Outcome(OutcomeStatus.FAILED, None, str(exc))
-    journal.add(
-        {
-            "target": action.target,
-            "status": outcome.status.value,
-            "detail": outcome.detail,
-        }
+    _mailbox_step(
+        session,
+        reach,
+        journal,
+        mailbox=grant.mailbox,
+        target=action.target,
+        operation=Operation.REMOVE_DELEGATION,
+        change=lambda connector: connector.restore_delegation(grant),
     )
 
 
