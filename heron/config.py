@@ -28,7 +28,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, Settin
 
 from heron.errors import ConfigError
 
-_NAME = r"[a-z][a-z0-9-]{0,31}"
+_NAME = r"^[a-z][a-z0-9-]{0,31}$"
 # Where heron moves copies on a Dovecot server, by location.
 DEFAULT_IMAP_FOLDERS = {
     "inbox": "INBOX",
@@ -108,7 +108,7 @@ class PostfixSettings(_ConnectorSettings):
 
     type: Literal["postfix"]
     access_map: Path = Field(description="The map's source file; heron runs postmap")
-    map_type: str = Field("hash", pattern=r"[a-z]+")
+    map_type: str = Field("hash", pattern=r"^(hash|btree|lmdb|cdb|dbm|sdbm)$")
     postmap: str = "postmap"
     config_dir: Path | None = Field(
         None, description="Postfix's configuration folder (postfix -c), if not /etc"
@@ -500,6 +500,10 @@ def _describe(exc: ValidationError) -> str:
         value = error.get("input")
         if not name:
             lines.append(f"settings do not agree: {error['msg']}")
+            continue
+        if name.startswith("connectors"):
+            # A connector's table may hold a credential: its values are not echoed.
+            lines.append(f"connector setting {name}: {error['msg']}")
             continue
         if error["type"] == "extra_forbidden":
             lines.append(

@@ -430,6 +430,7 @@ GROUPS = {
     "crash": [f"bulk{n:02d}" for n in range(1, 51)],
     "poll": ["ida"],
     "contract": ["joe"],
+    "odd": ["kim"],
 }
 
 

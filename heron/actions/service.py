@@ -65,6 +65,8 @@ RUNNABLE = (
     ActionStatus.FAILED,
 )
 UNDOABLE = (ActionStatus.COMPLETED, ActionStatus.PARTIAL, ActionStatus.FAILED)
+# Where a block of a sender lands besides the mail servers' maps.
+LIST_TARGET = "heron block list"
 
 
 def get_action(session: Session, action_id: int) -> m.Action:
@@ -465,23 +467,37 @@ def _restore_copies(
 def _block_sender(
     session: Session, action: m.Action, reach: Reach, journal: _Journal
 ) -> None:
-    existed = any(
-        e.list == "block" and e.kind == "sender" and e.value == action.target
-        for e in repo.list_entries(session)
-    )
-    repo.add_list_entry(
-        session, "block", "sender", action.target, f"action {action.id}"
-    )
-    status = OutcomeStatus.ALREADY_THERE if existed else OutcomeStatus.DONE
-    journal.add(
-        {
-            "target": action.target,
-            "where": "heron block list",
-            "status": status.value,
-            "verified": "on the block list",
-        }
-    )
+    """Block in heron's list, then in every connector that blocks senders. A run
+    after an interruption keeps what the earlier run did: its "done" is not
+    mistaken for a block that predates the action."""
+    earlier = {
+        t.get("where", LIST_TARGET): t
+        for t in journal.earlier()
+        if t["status"] != OutcomeStatus.FAILED.value
+    }
+    if LIST_TARGET in earlier:
+        journal.add(earlier[LIST_TARGET])
+    else:
+        existed = any(
+            e.list == "block" and e.kind == "sender" and e.value == action.target
+            for e in repo.list_entries(session)
+        )
+        repo.add_list_entry(
+            session, "block", "sender", action.target, f"action {action.id}"
+        )
+        status = OutcomeStatus.ALREADY_THERE if existed else OutcomeStatus.DONE
+        journal.add(
+            {
+                "target": action.target,
+                "where": LIST_TARGET,
+                "status": status.value,
+                "verified": "on the block list",
+            }
+        )
     for connector in reach.blockers:
+        if connector.name in earlier:
+            journal.add(earlier[connector.name])
+            continue
         try:
             outcome = connector.block("sender", action.target, f"action {action.id}")
         except ConnectorError as exc:
@@ -500,7 +516,7 @@ def _unblock_sender(
     session: Session, action: m.Action, reach: Reach, journal: _Journal
 ) -> None:
     for target in action.result.get("targets", []):
-        where = target.get("where", "heron block list")
+        where = target.get("where", LIST_TARGET)
         if target.get("status") == OutcomeStatus.ALREADY_THERE.value:
             # The block was there before this action; undoing the action leaves it.
             journal.add(
@@ -514,7 +530,7 @@ def _unblock_sender(
             continue
         if target.get("status") != OutcomeStatus.DONE.value:
             continue
-        if where == "heron block list":
+        if where == LIST_TARGET:
             removed = repo.remove_list_entry(session, "block", "sender", action.target)
             outcome = Outcome(
                 OutcomeStatus.DONE if removed else OutcomeStatus.NOT_FOUND
@@ -590,7 +606,7 @@ def _disable_forwarding(
         if "saved" not in action.result:
             action.result = {
                 **action.result,
-                "saved": connector.save_forwarding(mailbox),
+                "saved": connector.save_forwarding(mailbox, reach.org_domains),
             }
             reach.checkpoint()
         return connector.disable_forwarding(mailbox, reach.org_domains)

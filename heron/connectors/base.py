@@ -167,9 +167,11 @@ class Connector:
         """The mailbox's rules that send mail to other addresses."""
         raise self._unsupported(Operation.READ_FORWARDING)
 
-    def save_forwarding(self, mailbox: str) -> dict[str, Any]:
-        """What ``restore_forwarding`` needs to put the mailbox's forwarding back as
-        it is now; the action keeps it before it changes anything."""
+    def save_forwarding(
+        self, mailbox: str, org_domains: frozenset[str]
+    ) -> dict[str, Any]:
+        """What ``restore_forwarding`` needs to put back, as it is now, what turning
+        forwarding off would change; the action keeps it before it changes anything."""
         raise self._unsupported(Operation.DISABLE_FORWARDING)
 
     def disable_forwarding(self, mailbox: str, org_domains: frozenset[str]) -> Outcome:

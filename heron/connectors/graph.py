@@ -163,11 +163,23 @@ class GraphConnector(Connector):
     def _pages(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         body = self._call("GET", path, params=params)
+        seen: set[str] = set()
         for _ in range(MAX_PAGES):
-            items.extend(v for v in body.get("value", []) if isinstance(v, dict))
+            values = body.get("value")
+            if isinstance(values, list):
+                items.extend(v for v in values if isinstance(v, dict))
             link = body.get("@odata.nextLink")
             if not link:
                 return items
+            link = str(link)
+            if link in seen or not link.startswith(self.settings.graph_url):
+                # A link back to a page already read, or to another host (which
+                # must never receive heron's token): the listing stops here.
+                log.warning(
+                    "%s: %s: next page %r not followed", self.name, path, link[:200]
+                )
+                return items
+            seen.add(link)
             body = self._call("GET", str(link))
         log.warning(
             "%s: %s has more than %d pages; the rest is not read",
@@ -196,7 +208,9 @@ class GraphConnector(Connector):
             raise ConnectorError(
                 f"{self.name}: a copy is found by its Message-ID, and this message has none"
             )
-        escaped = message_id.replace("'", "''")
+        # heron keeps Message-IDs without their angle brackets; Graph keeps them.
+        bracketed = message_id if message_id.startswith("<") else f"<{message_id}>"
+        escaped = bracketed.replace("'", "''")
         found = self._pages(
             f"users/{_segment(mailbox)}/messages",
             {
@@ -297,11 +311,13 @@ class GraphConnector(Connector):
     ) -> list[ForwardRule]:
         found = []
         for rule in self._rules(mailbox):
-            actions = rule.get("actions") or {}
+            actions = rule.get("actions")
+            if not isinstance(actions, dict) or not rule.get("id"):
+                continue
             targets = tuple(
                 _address(recipient)
                 for key in ("forwardTo", "redirectTo", "forwardAsAttachmentTo")
-                for recipient in actions.get(key) or []
+                for recipient in _list(actions.get(key))
             )
             targets = tuple(t for t in targets if t)
             if not targets:
@@ -315,7 +331,8 @@ class GraphConnector(Connector):
                     external=tuple(
                         t for t in targets if sieve.is_external(t, org_domains)
                     ),
-                    enabled=bool(rule.get("isEnabled", True)),
+                    enabled=rule.get("isEnabled", True) is not False
+                    and rule.get("isEnabled") != "false",
                     keeps_copy=not actions.get("redirectTo"),
                     description=f"inbox rule {str(rule.get('displayName', ''))[:100]!r} "
                     f"sends to {', '.join(targets)}",
@@ -323,12 +340,15 @@ class GraphConnector(Connector):
             )
         return found
 
-    def save_forwarding(self, mailbox: str) -> dict[str, Any]:
+    def save_forwarding(
+        self, mailbox: str, org_domains: frozenset[str]
+    ) -> dict[str, Any]:
+        """The rules turning forwarding off would change: those sending outside."""
         return {
             "rules": {
-                str(r.get("id")): bool(r.get("isEnabled", True))
-                for r in self._rules(mailbox)
-                if r.get("id")
+                rule.ident.partition(":")[2]: rule.enabled
+                for rule in self.forwarding(mailbox, org_domains)
+                if rule.external
             }
         }
 
@@ -375,6 +395,10 @@ class _NotFound(ConnectorError):
 
 def _segment(value: str) -> str:
     return quote(value, safe="@")
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _address(recipient: Any) -> str:

@@ -44,8 +44,9 @@ class PostfixConnector(Connector):
         lines = self._lines()
         if any(_line_key(line) == key for line in lines):
             return Outcome(OutcomeStatus.ALREADY_THERE, detail=f"{key} is in the map")
-        text = " ".join(reason.split())[:200].encode("ascii", "replace").decode()
-        self._write([*lines, f"{key} REJECT {MARK} {text or 'blocked'}"])
+        printable = "".join(c if 32 <= ord(c) < 127 else " " for c in reason)
+        text = " ".join(printable.split())[:200]
+        self._write(lines, [*lines, f"{key} REJECT {MARK} {text or 'blocked'}"])
         held = self._hold(key) if self.settings.hold_queued else 0
         log.info("postfix map %s blocks %s", self.settings.access_map, key)
         return Outcome(
@@ -62,12 +63,12 @@ class PostfixConnector(Connector):
             for line in lines
             if not (_line_key(line) == key and f"REJECT {MARK}" in line)
         ]
-        released = self._release(key) if self.settings.hold_queued else 0
         if len(kept) == len(lines):
             return Outcome(
                 OutcomeStatus.NOT_FOUND, detail=f"no line heron wrote for {key}"
             )
-        self._write(kept)
+        self._write(lines, kept)
+        released = self._release(key) if self.settings.hold_queued else 0
         return Outcome(
             OutcomeStatus.DONE,
             detail=f"{key} accepted again"
@@ -87,21 +88,40 @@ class PostfixConnector(Connector):
         except (OSError, UnicodeDecodeError) as exc:
             raise ConnectorError(f"{self.name}: cannot read {path}: {exc}") from None
 
-    def _write(self, lines: list[str]) -> None:
-        path = self.settings.access_map
+    def _write(self, before: list[str], lines: list[str]) -> None:
+        """Write the map and build its table; when building fails, the map goes
+        back to ``before``, so that the file never holds a line Postfix lacks."""
+        self._replace(lines)
         try:
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".heron-")
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write("\n".join(lines) + ("\n" if lines else ""))
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, path)
-        except OSError as exc:
-            raise ConnectorError(f"{self.name}: cannot write {path}: {exc}") from None
-        self._run([self.settings.postmap, f"{self.settings.map_type}:{path}"])
+            self._run(
+                [
+                    self.settings.postmap,
+                    f"{self.settings.map_type}:{self.settings.access_map}",
+                ]
+            )
+        except ConnectorError:
+            self._replace(before)
+            raise
         if self.settings.reload:
             # An SMTP process already running may keep the old table until it
             # exits; a reload makes every one of them finish and start afresh.
             self._run(["postfix", *self._config(), "reload"])
+
+    def _replace(self, lines: list[str]) -> None:
+        path = self.settings.access_map
+        if path.is_symlink():
+            raise ConnectorError(
+                f"{self.name}: {path} is a symbolic link; point access_map at the file"
+            )
+        try:
+            mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".heron-")
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write("\n".join(lines) + ("\n" if lines else ""))
+            os.chmod(temporary, mode)
+            os.replace(temporary, path)
+        except OSError as exc:
+            raise ConnectorError(f"{self.name}: cannot write {path}: {exc}") from None
 
     def _queue(self) -> list[dict[str, object]]:
         output = self._run(["postqueue", *self._config(), "-j"])
@@ -160,7 +180,11 @@ def _key(kind: str, value: str) -> str:
     pattern = _SENDER if kind == "sender" else _DOMAIN if kind == "domain" else None
     if pattern is None:
         raise ConnectorError(f"postfix blocks a sender or a domain, not a {kind}")
-    if not pattern.fullmatch(key) or any(c in key for c in "\"'\\#"):
+    if (
+        not pattern.fullmatch(key)
+        or any(c in key for c in "\"'\\#")
+        or any(ord(c) < 33 or ord(c) == 127 for c in key)
+    ):
         raise ConnectorError(f"{value[:100]!r} is not a {kind} Postfix can match")
     return key
 

@@ -30,6 +30,10 @@ def read_secret(owner: str, env: str, path: Path | None) -> str:
         raise ConfigError(
             f"{owner}: set password_env or password_file for its credential"
         )
+    if path.is_symlink():
+        raise ConfigError(
+            f"{owner}: secret file {path} is a symbolic link; name the file"
+        )
     try:
         info = path.stat()
     except OSError as exc:
@@ -49,7 +53,12 @@ def read_secret(owner: str, env: str, path: Path | None) -> str:
         raise ConfigError(
             f"{owner}: secret file {path} is larger than {MAX_SECRET} bytes"
         )
-    value = path.read_text(encoding="utf-8").strip()
+    try:
+        value = path.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError:
+        raise ConfigError(f"{owner}: secret file {path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"{owner}: secret file {path}: {exc.strerror}") from None
     if not value:
         raise ConfigError(f"{owner}: secret file {path} is empty")
     return value

@@ -17,6 +17,7 @@ Known limit: forwarding by other means (``notify :method "mailto:..."``, the
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from sievelib.commands import KeepCommand, get_command_instance
@@ -41,12 +42,19 @@ def parse(name: str, text: str) -> list[Any]:
     return list(parser.result)
 
 
+# A redirect in a script sievelib cannot parse, found by its shape alone.
+_REDIRECT = re.compile(
+    r'(?<![\w:"])redirect\s+((?::\w+\s+)*)"((?:[^"\\]|\\.)*)"', re.IGNORECASE
+)
+
+
 def is_external(address: str, org_domains: frozenset[str]) -> bool:
     """True for an address outside the organisation's domains (and their
-    subdomains), and for a target heron cannot read (a variable, no domain)."""
-    _, at, domain = address.strip().rpartition("@")
+    subdomains), and for a target heron cannot read: a variable, no domain, or a
+    local part a mail server may route on (``%`` and ``!`` hops)."""
+    local, at, domain = address.strip().rpartition("@")
     domain = domain.lower().rstrip(".")
-    if not at or not domain or "$" in address:
+    if not at or not domain or "$" in address or "%" in local or "!" in local:
         return True
     return not any(domain == d or domain.endswith("." + d) for d in org_domains)
 
@@ -54,9 +62,16 @@ def is_external(address: str, org_domains: frozenset[str]) -> bool:
 def forwards(
     mailbox: str, name: str, text: str, org_domains: frozenset[str], *, active: bool
 ) -> list[ForwardRule]:
-    """Every redirect in the script, as forwarding rules of ``mailbox``."""
+    """Every redirect in the script, as forwarding rules of ``mailbox``.
+
+    A script sievelib cannot parse (it lacks some extensions Dovecot has) is read
+    for redirects by their shape, so that it hides none; such rules say so."""
+    try:
+        commands = _redirects(parse(name, text))
+    except ConnectorError as exc:
+        return _unparsed_forwards(mailbox, name, text, org_domains, active, str(exc))
     found = []
-    for index, command in enumerate(_redirects(parse(name, text))):
+    for index, command in enumerate(commands):
         target = _address(command)
         keeps = "copy" in command.arguments
         found.append(
@@ -74,6 +89,40 @@ def forwards(
             )
         )
     return found
+
+
+def _unparsed_forwards(
+    mailbox: str,
+    name: str,
+    text: str,
+    org_domains: frozenset[str],
+    active: bool,
+    why: str,
+) -> list[ForwardRule]:
+    found = []
+    for index, match in enumerate(_REDIRECT.finditer(text)):
+        target = match.group(2).replace('\\"', '"').replace("\\\\", "\\").strip()
+        keeps = ":copy" in match.group(1).lower()
+        found.append(
+            ForwardRule(
+                mailbox=mailbox,
+                ident=f"sieve:{name}:unparsed:{index}",
+                kind="redirect",
+                targets=(target,),
+                external=(target,) if is_external(target, org_domains) else (),
+                enabled=active,
+                keeps_copy=keeps,
+                description=f"sieve script {name!r}"
+                + (" (active)" if active else " (not active)")
+                + f": redirect{' :copy' if keeps else ''} to {target} (found by its "
+                f"shape: {why})",
+            )
+        )
+    return found
+
+
+def has_external_forwards(name: str, text: str, org_domains: frozenset[str]) -> bool:
+    return any(r.external for r in forwards("", name, text, org_domains, active=True))
 
 
 def without_external_forwards(
@@ -110,7 +159,13 @@ def _address(command: Any) -> str:
     if isinstance(value, list):
         value = value[0] if value else ""
     text = str(value)
-    if len(text) >= 2 and text[0] == text[-1] == '"':
+    if text.startswith("text:"):
+        # A multi-line literal: its lines up to the lone dot, dot-stuffing undone.
+        lines = text[5:].splitlines()[1:]
+        if lines and lines[-1].strip() == ".":
+            lines = lines[:-1]
+        text = "\n".join(line[1:] if line.startswith("..") else line for line in lines)
+    elif len(text) >= 2 and text[0] == text[-1] == '"':
         text = text[1:-1].replace('\\"', '"').replace("\\\\", "\\")
     return text.strip()
 

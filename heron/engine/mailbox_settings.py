@@ -66,14 +66,21 @@ def read(connector: Connector, mailbox: str, org_domains: frozenset[str]) -> See
     if connector.supports(Operation.READ_FORWARDING):
         try:
             forwards = connector.forwarding(mailbox, org_domains)
-        except HeronError as exc:
-            errors.append(f"{mailbox}: forwarding could not be read: {exc}")
+        except Exception as exc:  # one mailbox's failure must not stop the scan
+            errors.append(f"{mailbox}: forwarding could not be read: {_reason(exc)}")
     if connector.supports(Operation.READ_DELEGATIONS):
         try:
             delegations = connector.delegations(mailbox)
-        except HeronError as exc:
-            errors.append(f"{mailbox}: delegations could not be read: {exc}")
+        except Exception as exc:
+            errors.append(f"{mailbox}: delegations could not be read: {_reason(exc)}")
     return Seen(mailbox, forwards, delegations, errors)
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, HeronError):
+        return str(exc)
+    log.exception("reading a mailbox's settings failed")
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
 
 
 def scan(heron: Heron, mailboxes: list[str] | None = None) -> ScanSummary:

