@@ -134,9 +134,6 @@ class GraphSettings(_ConnectorSettings):
     authority: str = "https://login.microsoftonline.com"
     graph_url: str = "https://graph.microsoft.com/v1.0"
     users: list[str] = Field(default_factory=list)
-    remediate_api: bool = Field(
-        False, description="Use analyzedEmails/remediate (Defender for Office 365 P2)"
-    )
 
 
 ConnectorSettings = Annotated[

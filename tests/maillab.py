@@ -199,7 +199,16 @@ class Dovecot:
         smtplib reads only the first answer."""
         with smtplib.LMTP("127.0.0.1", self.lmtp_port) as lmtp:
             for recipient in recipients:
-                lmtp.sendmail(sender, [recipient], raw)
+                for attempt in range(5):
+                    try:
+                        lmtp.sendmail(sender, [recipient], raw)
+                        break
+                    except smtplib.SMTPDataError as exc:
+                        # A loaded machine can make Dovecot answer 451 for a
+                        # moment; a delivery agent tries again, and so does this.
+                        if exc.smtp_code // 100 != 4 or attempt == 4:
+                            raise
+                        time.sleep(0.5 * (attempt + 1))
 
     def doveadm(self, *args: str) -> str:
         done = subprocess.run(

@@ -190,6 +190,27 @@ def undo(session: Session, action_id: int, by: str, reach: Reach) -> m.Action:
             f"action {action_id} ({kind.description}) cannot be undone: "
             f"it {kind.side_effect}"
         )
+    purged = next(
+        (
+            hard.id
+            for hard in session.scalars(
+                select(m.Action).where(
+                    m.Action.investigation_id == action.investigation_id,
+                    m.Action.type == "hard_delete",
+                    m.Action.status.in_(
+                        (ActionStatus.COMPLETED.value, ActionStatus.PARTIAL.value)
+                    ),
+                )
+            )
+            if hard.params.get("after") == action.id
+        ),
+        None,
+    )
+    if purged is not None:
+        raise ActionError(
+            f"action {action_id} cannot be undone: action {purged} deleted its "
+            "copies for good"
+        )
     before = ActionStatus(action.status)
     _claim(
         session,
@@ -309,8 +330,9 @@ def _move_copies(
             continue
         copy = session.get(m.Copy, copy_id)
         target = _move_one(session, copy, copy_id, destination, reach)
-        if before is not None and "from" in before:
+        if before is not None and "from" in before:  # where it was before any run
             target["from"] = before["from"]
+            target["from_locator"] = before.get("from_locator", "")
         journal.add(target)
     for copy_id in action.params.get("gone", []):
         if copy_id in done_before:
@@ -335,6 +357,7 @@ def _move_one(
     copy_id: int,
     destination: Location,
     reach: Reach,
+    origin: str = "",
 ) -> dict[str, Any]:
     if copy is None:
         return {
@@ -346,6 +369,7 @@ def _move_one(
         "copy_id": copy_id,
         "mailbox": copy.mailbox,
         "from": copy.location,
+        "from_locator": copy.locator,
     }
     connector = reach.connector_for(session, copy.mailbox)
     if connector is None:
@@ -361,6 +385,7 @@ def _move_one(
             destination,
             copy.message_sha256,
             message_id,
+            origin,
         )
     except ConnectorError as exc:
         outcome = Outcome(OutcomeStatus.FAILED, None, str(exc))
@@ -461,7 +486,16 @@ def _restore_copies(
             continue
         copy = session.get(m.Copy, target["copy_id"])
         back = Location(target.get("from", Location.INBOX.value))
-        journal.add(_move_one(session, copy, target["copy_id"], back, reach))
+        journal.add(
+            _move_one(
+                session,
+                copy,
+                target["copy_id"],
+                back,
+                reach,
+                origin=target.get("from_locator", ""),
+            )
+        )
 
 
 def _block_sender(

@@ -916,6 +916,8 @@ def _print_action(view: dict[str, Any], as_json: bool) -> None:
     for key in ("targets", "undo"):
         for target in view["result"].get(key, []):
             where = target.get("mailbox") or target.get("target")
+            if target.get("where"):
+                where = f"{where} ({target['where']})"
             output.console.print(
                 f"  {key[:-1] if key == 'targets' else 'undo'} {where}: {target['status']}"
                 + (f", verified {target['verified']}" if target.get("verified") else "")
@@ -1063,7 +1065,7 @@ def settings() -> None:
         output.error("configuration error:", str(exc))
         raise typer.Exit(2) from None
     for name, field in Settings.model_fields.items():
-        value = getattr(current, name)
+        value = current.model_dump(mode="json")[name]
         if name == "database_url":
             value = current.resolved_database_url
         output.console.print(

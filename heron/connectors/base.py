@@ -151,10 +151,18 @@ class Connector:
         raise self._unsupported(Operation.FIND)
 
     def move(
-        self, copy: CopyRef, destination: Location, sha256: str, message_id: str = ""
+        self,
+        copy: CopyRef,
+        destination: Location,
+        sha256: str,
+        message_id: str = "",
+        origin: str = "",
     ) -> Outcome:
         """Move one copy to ``destination``. Moving a copy that is already there
-        reports ``already in destination`` and changes nothing."""
+        reports ``already in destination`` and changes nothing. ``origin`` is the
+        copy's locator before an earlier move: a restore puts the copy back in
+        that very folder when the connector can tell it, and it still stands for
+        ``destination``."""
         raise self._unsupported(Operation.MOVE)
 
     def purge(self, copy: CopyRef, sha256: str, message_id: str = "") -> Outcome:

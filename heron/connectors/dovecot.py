@@ -297,11 +297,20 @@ class DovecotConnector(Connector):
             return self._find(client, mailbox, sha256, message_id)
 
     def move(
-        self, copy: CopyRef, destination: Location, sha256: str, message_id: str = ""
+        self,
+        copy: CopyRef,
+        destination: Location,
+        sha256: str,
+        message_id: str = "",
+        origin: str = "",
     ) -> Outcome:
         with self._imap(copy.mailbox) as client:
             folders = self._folders(client)
-            target = self._folder_for(client, folders, destination)
+            came_from = Locator.parse(origin)
+            if came_from is not None and folders.get(came_from.folder) is destination:
+                target = came_from.folder  # back where it was, an archive folder say
+            else:
+                target = self._folder_for(client, folders, destination)
             here = self._locate(client, copy, sha256, message_id)
             if here is None:
                 return Outcome(

@@ -14,7 +14,9 @@ Graph's documentation gives; it has not run against a live tenant.
 Known limits: mailbox-level forwarding (ForwardingSmtpAddress) and mailbox
 delegations are Exchange settings Graph does not expose, so they are neither read
 nor changed here; the analyzedEmails remediate API of Defender for Office 365 is
-not used (``remediate_api`` is accepted and has no effect yet).
+not used: it remediates asynchronously, and heron verifies each copy itself. An
+inbox rule that forwards outside is turned off as a whole, its other actions with
+it.
 """
 
 from __future__ import annotations
@@ -230,7 +232,12 @@ class GraphConnector(Connector):
         ]
 
     def move(
-        self, copy: CopyRef, destination: Location, sha256: str, message_id: str = ""
+        self,
+        copy: CopyRef,
+        destination: Location,
+        sha256: str,
+        message_id: str = "",
+        origin: str = "",
     ) -> Outcome:
         here = self._locate(copy, message_id)
         if here is None:

@@ -76,7 +76,12 @@ class MaildirConnector(Connector):
             raise ConnectorError(f"mailbox {mailbox}: {exc.strerror}") from None
 
     def move(
-        self, copy: CopyRef, destination: Location, sha256: str, message_id: str = ""
+        self,
+        copy: CopyRef,
+        destination: Location,
+        sha256: str,
+        message_id: str = "",
+        origin: str = "",
     ) -> Outcome:
         root = self._root(copy.mailbox)
         if destination not in FOLDERS:
@@ -92,7 +97,8 @@ class MaildirConnector(Connector):
                 OutcomeStatus.ALREADY_THERE, _ref(copy.mailbox, root, source)
             )
         try:
-            target_dir = _ensure_folder(root, FOLDERS[destination]) / "cur"
+            folder = _origin_folder(root, origin, destination)
+            target_dir = _ensure_folder(root, folder) / "cur"
             target = target_dir / _with_seen_flag(source.name, source.parent.name)
             os.replace(source, target)
         except ConnectorError as exc:
@@ -187,6 +193,21 @@ def _message_files(root: Path) -> list[Path]:
                     )
                 )
     return files
+
+
+def _origin_folder(root: Path, origin: str, destination: Location) -> str:
+    """The Maildir++ folder an earlier locator names, when it still exists and
+    stands for ``destination``; else heron's own folder for ``destination``."""
+    parts = Path(origin).parts if origin else ()
+    if len(parts) == 3 and parts[0].startswith(".") and parts[1] in ("cur", "new"):
+        folder = root / parts[0]
+        if (
+            folder.is_dir()
+            and not folder.is_symlink()
+            and _BY_FOLDER.get(parts[0], Location.INBOX) is destination
+        ):
+            return parts[0]
+    return FOLDERS[destination]
 
 
 def _ensure_folder(root: Path, name: str) -> Path:

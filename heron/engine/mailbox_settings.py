@@ -244,6 +244,10 @@ def investigate(heron: Heron, investigation_id: int) -> None:
             "completed",
             f"investigation verdict {overall.value}",
         )
+        for address in mailboxes:
+            connector, read_now = reached[address], seen.get(address)
+            if connector is not None and read_now is not None:
+                _propose(heron, session, investigation_id, address, connector, read_now)
         heron.settle(session, investigation_id)
 
     heron.store.retrying(record)
@@ -330,7 +334,6 @@ def _judge(
     row.reasons = [
         {"summary": f.summary, "severity": f.severity.value} for f in findings[:5]
     ]
-    _propose(heron, session, investigation_id, address, connector, outside, seen)
     return verdict
 
 
@@ -340,9 +343,9 @@ def _propose(
     investigation_id: int,
     address: str,
     connector: Connector,
-    outside: list[ForwardRule],
     seen: Seen,
 ) -> None:
+    outside = [r for r in seen.forwards if r.external and r.enabled]
     expires_at = utcnow() + heron.settings.action_expiry
     notes = []
     proposed = 0

