@@ -65,8 +65,9 @@ RUNNABLE = (
     ActionStatus.FAILED,
 )
 UNDOABLE = (ActionStatus.COMPLETED, ActionStatus.PARTIAL, ActionStatus.FAILED)
-# Where a block of a sender lands besides the mail servers' maps.
+# Where a block lands besides the mail servers' maps, and what each block blocks.
 LIST_TARGET = "heron block list"
+BLOCKS = {"block_sender": "sender", "block_domain": "domain"}
 
 
 def get_action(session: Session, action_id: int) -> m.Action:
@@ -153,7 +154,7 @@ def execute(session: Session, action_id: int, reach: Reach) -> m.Action:
         _purge_copies(session, action, reach, journal)
     elif kind.destination is not None:
         _move_copies(session, action, kind.destination, reach, journal)
-    elif kind.name == "block_sender":
+    elif kind.name in BLOCKS:
         _block_sender(session, action, reach, journal)
     elif kind.name == "disable_forwarding":
         _disable_forwarding(session, action, reach, journal)
@@ -223,7 +224,7 @@ def undo(session: Session, action_id: int, by: str, reach: Reach) -> m.Action:
     journal = _Journal(action, "undo", lambda: None)
     if kind.destination is not None:
         _restore_copies(session, action, reach, journal)
-    elif kind.name == "block_sender":
+    elif kind.name in BLOCKS:
         _unblock_sender(session, action, reach, journal)
     elif kind.name == "disable_forwarding":
         _restore_forwarding(session, action, reach, journal)
@@ -513,11 +514,13 @@ def _block_sender(
         journal.add(earlier[LIST_TARGET])
     else:
         existed = any(
-            e.list == "block" and e.kind == "sender" and e.value == action.target
+            e.list == "block"
+            and e.kind == BLOCKS[action.type]
+            and e.value == action.target
             for e in repo.list_entries(session)
         )
         repo.add_list_entry(
-            session, "block", "sender", action.target, f"action {action.id}"
+            session, "block", BLOCKS[action.type], action.target, f"action {action.id}"
         )
         status = OutcomeStatus.ALREADY_THERE if existed else OutcomeStatus.DONE
         journal.add(
@@ -533,7 +536,9 @@ def _block_sender(
             journal.add(earlier[connector.name])
             continue
         try:
-            outcome = connector.block("sender", action.target, f"action {action.id}")
+            outcome = connector.block(
+                BLOCKS[action.type], action.target, f"action {action.id}"
+            )
         except ConnectorError as exc:
             outcome = Outcome(OutcomeStatus.FAILED, None, str(exc))
         journal.add(
@@ -565,7 +570,9 @@ def _unblock_sender(
         if target.get("status") != OutcomeStatus.DONE.value:
             continue
         if where == LIST_TARGET:
-            removed = repo.remove_list_entry(session, "block", "sender", action.target)
+            removed = repo.remove_list_entry(
+                session, "block", BLOCKS[action.type], action.target
+            )
             outcome = Outcome(
                 OutcomeStatus.DONE if removed else OutcomeStatus.NOT_FOUND
             )
@@ -577,7 +584,7 @@ def _unblock_sender(
                 )
             else:
                 try:
-                    outcome = connector.unblock("sender", action.target)
+                    outcome = connector.unblock(BLOCKS[action.type], action.target)
                 except ConnectorError as exc:
                     outcome = Outcome(OutcomeStatus.FAILED, None, str(exc))
         journal.add(

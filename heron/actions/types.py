@@ -60,6 +60,15 @@ BLOCK_SENDER = ActionType(
     undo="removes the block list entry and the access map lines",
     approver_role="approver",
 )
+BLOCK_DOMAIN = ActionType(
+    name="block_domain",
+    target_type=EntityType.DOMAIN,
+    description="Block the sender domain",
+    side_effect="adds the domain to heron's block list and to the access map of "
+    "every mail server connector that blocks senders: all its senders are refused",
+    undo="removes the block list entry and the access map lines",
+    approver_role="approver",
+)
 DISABLE_FORWARDING = ActionType(
     name="disable_forwarding",
     target_type=EntityType.MAILBOX,
@@ -85,6 +94,7 @@ ACTION_TYPES: dict[str, ActionType] = {
         MOVE_TO_JUNK,
         HARD_DELETE,
         BLOCK_SENDER,
+        BLOCK_DOMAIN,
         DISABLE_FORWARDING,
         REMOVE_DELEGATION,
     )

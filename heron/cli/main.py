@@ -895,6 +895,21 @@ def actions_purge(action_id: RowId, json_: JsonFlag = False) -> None:
         _print_action(views.action_view(action), json_)
 
 
+@actions_app.command("block-domain")
+def actions_block_domain(
+    investigation_id: RowId,
+    domain: Annotated[str, typer.Argument(help="The sender domain to refuse.")],
+    json_: JsonFlag = False,
+) -> None:
+    """Propose blocking every sender of a domain, in heron's block list and every
+    Postfix connector's map; a person approves it like any other action."""
+    with _heron() as heron:
+        action = heron.propose_block_domain(
+            investigation_id, domain, by=heron.settings.operator
+        )
+        _print_action(views.action_view(action), json_)
+
+
 @actions_app.command("retry")
 def actions_retry(action_id: RowId, json_: JsonFlag = False) -> None:
     """Run an approved action again after an interruption; done targets are not redone."""

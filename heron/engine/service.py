@@ -1812,6 +1812,49 @@ class Heron:
         summary.errors[:0] = problems
         return summary
 
+    def propose_block_domain(
+        self, investigation_id: int, domain: str, *, by: str
+    ) -> m.Action:
+        """Propose blocking every sender of a domain. Refused for the organisation's
+        own domains and for domains many unrelated senders share (free mail, free
+        hosting, file sharing, shorteners): blocking one refuses everyone's mail."""
+        try:
+            entry = ListEntry("domain", domain, "block")
+        except ValueError as exc:
+            raise ActionError(f"{domain[:100]!r} cannot be blocked: {exc}") from None
+        with self.store.session() as session:
+            _investigation(session, investigation_id)
+            org = organisational_domain(entry.value)
+            own = {organisational_domain(d) for d in self.org_domains(session)}
+            if org in own:
+                raise ActionError(f"{entry.value} is the organisation's own domain")
+            if org in FREEMAIL or self.host_lists().shared(entry.value):
+                raise ActionError(
+                    f"{entry.value} is shared by unrelated senders (free mail or "
+                    "hosting); block the sender instead"
+                )
+            action, new = repo.propose_action(
+                session,
+                investigation_id,
+                "block_domain",
+                EntityType.DOMAIN.value,
+                entry.value,
+                reason=f"proposed by {by}",
+                params={},
+                expires_at=utcnow() + self.settings.action_expiry,
+            )
+            if new:
+                repo.add_log(
+                    session,
+                    investigation_id,
+                    "Propose actions",
+                    "completed",
+                    f"block of the domain {entry.value} proposed by {by} "
+                    f"(action {action.id})",
+                )
+            self.settle(session, investigation_id)
+            return action
+
     def propose_hard_delete(self, action_id: int, *, by: str) -> m.Action:
         """Propose deleting for good the copies a soft delete or move covers. It
         needs the purge permission to approve, and cannot be undone."""

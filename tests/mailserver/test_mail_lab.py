@@ -243,6 +243,28 @@ def test_block_sender_is_refused_by_postfix_until_undone(lab, heron_for):
     _wait_for(lambda: copies_by_folder(lab, user, "<block4@payroll-check.test>"))
 
 
+def test_block_domain_refuses_every_sender_of_it_until_undone(lab, heron_for):
+    heron = heron_for("block")
+    (user,) = addresses("block")
+    lab.postfix.send(phish("dom1", user), SENDER, [user])
+    _wait_for(lambda: copies_by_folder(lab, user, "<dom1@payroll-check.test>"))
+    heron.poll()
+    investigation_id = report_and_process(heron, lab, user, "<dom1@payroll-check.test>")
+    with pytest.raises(ActionError, match="shared by unrelated senders"):
+        heron.propose_block_domain(investigation_id, "gmail.com", by="analyst")
+    with pytest.raises(ActionError, match="organisation's own"):
+        heron.propose_block_domain(investigation_id, DOMAIN, by="analyst")
+    action = heron.propose_block_domain(investigation_id, "payroll-check.test", by="a")
+    assert action.status == "pending"
+
+    assert heron.approve(action.id, by="approver").status == "completed"
+    with pytest.raises((smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused)):
+        lab.postfix.send(phish("dom2", user), "other@payroll-check.test", [user])
+    assert heron.undo(action.id, by="approver").status == "undone"
+    lab.postfix.send(phish("dom3", user), "other@payroll-check.test", [user])
+    _wait_for(lambda: copies_by_folder(lab, user, "<dom3@payroll-check.test>"))
+
+
 def test_hard_delete_needs_the_purge_permission_and_cannot_be_undone(lab, heron_for):
     heron = heron_for("purge")
     users = addresses("purge")
