@@ -14,7 +14,8 @@ Graph's documentation gives; it has not run against a live tenant.
 Known limits: mailbox-level forwarding (ForwardingSmtpAddress) and mailbox
 delegations are Exchange settings Graph does not expose, so they are neither read
 nor changed here; the analyzedEmails remediate API of Defender for Office 365 is
-not used: it remediates asynchronously, and heron verifies each copy itself. An
+not used: it is a beta API, names messages by a network message id the message
+resource lacks, and remediates asynchronously, while heron verifies each copy. An
 inbox rule that forwards outside is turned off as a whole, its other actions with
 it.
 """
