@@ -10,12 +10,15 @@ running can be executed again without moving anything twice.
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from heron.actions.types import ACTION_TYPES, ActionType
@@ -136,16 +139,12 @@ def execute(session: Session, action_id: int, reach: Reach) -> m.Action:
         if action.status == ActionStatus.PENDING.value
         else "a decided, finished or undone action does not run again"
     )
-    try:
-        _claim(
-            session,
-            action,
-            RUNNABLE,
-            ActionStatus.RUNNING,
-            f"only an approved action runs; {hint}",
+    if action.status not in {s.value for s in RUNNABLE}:
+        raise ApprovalRequired(
+            f"action {action.id} is {action.status}; only an approved action runs; "
+            f"{hint}"
         )
-    except ActionError as exc:
-        raise ApprovalRequired(str(exc)) from None
+    _claim_run(session, action)
     reach.checkpoint()
     kind = ACTION_TYPES[action.type]
     started = utcnow()
@@ -170,6 +169,7 @@ def execute(session: Session, action_id: int, reach: Reach) -> m.Action:
         else ActionStatus.FAILED
     ).value
     action.executed_at = utcnow()
+    action.run_by = ""
     repo.add_log(
         session,
         action.investigation_id,
@@ -231,7 +231,11 @@ def undo(session: Session, action_id: int, by: str, reach: Reach) -> m.Action:
     elif kind.name == "remove_delegation":
         _restore_delegation(session, action, reach, journal)
     targets = journal.targets
-    failed = [t for t in targets if t["status"] == OutcomeStatus.FAILED.value]
+    # A copy undo cannot find (deleted for good since) is not put back: a failure.
+    unfound = OutcomeStatus.NOT_FOUND.value if kind.destination is not None else ""
+    failed = [
+        t for t in targets if t["status"] in (OutcomeStatus.FAILED.value, unfound)
+    ]
     action.status = ActionStatus.UNDONE.value if not failed else before.value
     action.undone_by, action.undone_at = by, utcnow()
     repo.add_log(
@@ -261,7 +265,72 @@ class _Journal:
     def add(self, target: dict[str, Any]) -> None:
         self.targets.append(target)
         self.action.result = {**self.action.result, self.part: list(self.targets)}
+        self.action.run_at = utcnow()  # the run is alive
         self.checkpoint()
+
+
+def _claim_run(session: Session, action: m.Action) -> None:
+    """Take the action for this process. An action another run is executing is
+    refused while that run is alive: on this host while its process lives, on
+    another until it has recorded nothing for ``RUN_LEASE``. A run that died (a
+    crash, a kill) is taken over, and of two processes taking it over at once,
+    one wins."""
+    now = utcnow()
+    if action.status == ActionStatus.RUNNING.value and _run_alive(
+        action.run_by, action.run_at, now
+    ):
+        raise ActionError(
+            f"action {action.id} is being executed by {action.run_by} (last outcome "
+            f"at {action.run_at:%Y-%m-%d %H:%M:%S} UTC); it runs once at a time"
+            if action.run_at
+            else f"action {action.id} is being executed by {action.run_by}"
+        )
+    observed = action.run_by
+    claimed = session.execute(
+        update(m.Action)
+        .where(
+            m.Action.id == action.id,
+            or_(
+                m.Action.status.in_(
+                    [s.value for s in RUNNABLE if s is not ActionStatus.RUNNING]
+                ),
+                and_(
+                    m.Action.status == ActionStatus.RUNNING.value,
+                    m.Action.run_by == observed,
+                ),
+            ),
+        )
+        .values(status=ActionStatus.RUNNING.value, run_by=_run_token(), run_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(action)
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise ActionError(
+            f"action {action.id} is {action.status}; another run took it a moment ago"
+        )
+
+
+RUN_LEASE = timedelta(minutes=10)
+
+
+def _run_token() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _run_alive(run_by: str, run_at: datetime | None, now: datetime) -> bool:
+    host, _, rest = run_by.partition(":")
+    pid_text = rest.partition(":")[0]
+    if not run_by or not pid_text.isdigit():
+        return False
+    if host == socket.gethostname():
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return run_at is not None and now - run_at < RUN_LEASE
 
 
 def _claim(
@@ -393,6 +462,11 @@ def _move_one(
     target.update(
         status=outcome.status.value, detail=outcome.detail, to=destination.value
     )
+    if outcome.status is OutcomeStatus.DONE and outcome.origin is not None:
+        # Where the copy really was (the user may have moved it since heron last
+        # looked): undo returns it there.
+        target["from"] = outcome.origin.location.value
+        target["from_locator"] = outcome.origin.locator
     if outcome.copy is not None:
         copy.location, copy.locator, copy.updated_at = (
             outcome.copy.location.value,
@@ -641,7 +715,7 @@ def _disable_forwarding(
 ) -> None:
     """Keep the mailbox's rules as they are (once: a re-run keeps the first copy),
     turn the external ones off, and read them again to confirm."""
-    mailbox = action.target
+    mailbox = str(action.params.get("mailbox") or action.target)
 
     def change(connector: Connector) -> Outcome:
         if "saved" not in action.result:
@@ -674,7 +748,7 @@ def _disable_forwarding(
 def _restore_forwarding(
     session: Session, action: m.Action, reach: Reach, journal: _Journal
 ) -> None:
-    mailbox = action.target
+    mailbox = str(action.params.get("mailbox") or action.target)
     saved = action.result.get("saved")
     if saved is None:
         journal.add(_failed(mailbox, "no rules were kept before they changed"))

@@ -70,6 +70,8 @@ class Outcome:
     status: OutcomeStatus
     copy: CopyRef | None = None
     detail: str = ""
+    # Where a moved copy was found before the move: undo puts it back there.
+    origin: CopyRef | None = None
 
 
 @dataclass(frozen=True)

@@ -239,7 +239,23 @@ class DovecotConnector(Connector):
             folders = self._folders(client)
             for folder, location in folders.items():
                 seen = state.get(folder, {})
-                info = client.select_folder(folder, readonly=True)
+                try:
+                    info = client.select_folder(folder, readonly=True)
+                except IMAPClientError as exc:
+                    # One folder heron may not read (its owner took the right
+                    # away) must not stop the rest of the mailbox being read.
+                    yield (
+                        FetchedMail(
+                            mailbox,
+                            folder,
+                            location,
+                            "",
+                            b"",
+                            f"folder cannot be read: {_clean(exc)}",
+                        ),
+                        state,
+                    )
+                    continue
                 validity = int(info.get(b"UIDVALIDITY", 0))
                 last = (
                     int(seen.get("uid", 0))
@@ -327,6 +343,9 @@ class DovecotConnector(Connector):
             moved = self._find_in(
                 client, copy.mailbox, target, destination, sha256, message_id
             )
+            found_at = CopyRef(
+                copy.mailbox, str(here), folders.get(here.folder, Location.INBOX)
+            )
             if not moved:
                 # The server took the MOVE; the copy's new UID is unknown, and the
                 # next operation on it looks for it by content.
@@ -334,8 +353,9 @@ class DovecotConnector(Connector):
                     OutcomeStatus.DONE,
                     CopyRef(copy.mailbox, "", destination),
                     f"moved to {target}; its new UID was not found",
+                    origin=found_at,
                 )
-            return Outcome(OutcomeStatus.DONE, moved[0])
+            return Outcome(OutcomeStatus.DONE, moved[0], origin=found_at)
 
     def purge(self, copy: CopyRef, sha256: str, message_id: str = "") -> Outcome:
         with self._imap(copy.mailbox) as client:
@@ -359,6 +379,24 @@ class DovecotConnector(Connector):
     ) -> list[ForwardRule]:
         found: list[ForwardRule] = []
         for name, (text, active) in self._scripts(mailbox).items():
+            if text is None:
+                # A script heron cannot read may forward anywhere: an active one
+                # counts as forwarding outside, so that it is seen and alerted.
+                found.append(
+                    ForwardRule(
+                        mailbox=mailbox,
+                        ident=f"sieve:{name}:unreadable",
+                        kind="redirect",
+                        targets=("?",),
+                        external=("?",),
+                        enabled=active,
+                        description=f"sieve script {name[:100]!r}"
+                        + (" (active)" if active else " (not active)")
+                        + " cannot be read through ManageSieve; what it does is "
+                        "unknown",
+                    )
+                )
+                continue
             found.extend(
                 sieve.forwards(mailbox, name, text, org_domains, active=active)
             )
@@ -375,8 +413,10 @@ class DovecotConnector(Connector):
             "scripts": {
                 name: text
                 for name, (text, _) in scripts.items()
-                if sieve.has_external_forwards(name, text, org_domains)
+                if text is not None
+                and sieve.has_external_forwards(name, text, org_domains)
             },
+            "org_domains": sorted(org_domains),
             "active": next((n for n, (_, a) in scripts.items() if a), ""),
         }
 
@@ -386,7 +426,12 @@ class DovecotConnector(Connector):
             active, names = _list_scripts(client)
             unchanged = []
             for name in [active, *names] if active else names:
-                text = _script(client, name)
+                try:
+                    text = _script(client, name)
+                except ConnectorError as exc:
+                    if name == active:
+                        unchanged.append(f"{exc}; turn it off by hand")
+                    continue
                 try:
                     new, count = sieve.without_external_forwards(
                         name, text, org_domains
@@ -421,26 +466,53 @@ class DovecotConnector(Connector):
         )
 
     def restore_forwarding(self, mailbox: str, saved: dict[str, Any]) -> Outcome:
+        """Put back each script heron changed, if it is still as heron left it. A
+        script its owner edited or deleted since is left as the owner made it,
+        and which script is active is never changed."""
         scripts: dict[str, str] = saved.get("scripts", {})
+        org = frozenset(saved.get("org_domains", []))
+        restored, left = 0, []
         with self._sieve(mailbox) as client:
-            for name, text in scripts.items():
-                if client.getscript(name) != text and not client.putscript(name, text):
+            for name, original in scripts.items():
+                try:
+                    current = _script(client, name)
+                except ConnectorError:
+                    left.append(f"{name!r} is gone")
+                    continue
+                if _same_script(current, original):
+                    continue
+                expected, _ = sieve.without_external_forwards(name, original, org)
+                if not _same_script(current, expected):
+                    left.append(
+                        f"{name!r} changed after heron turned its forwarding off"
+                    )
+                    continue
+                if not client.putscript(name, original):
                     return Outcome(
                         OutcomeStatus.FAILED,
                         detail=f"the server refused script {name!r}: {_sieve_error(client)}",
                     )
-            active = saved.get("active", "")
-            if active and _list_scripts(client)[0] != active:
-                client.setactive(active)
-        return Outcome(OutcomeStatus.DONE, detail=f"{len(scripts)} script(s) put back")
+                restored += 1
+        if left:
+            return Outcome(
+                OutcomeStatus.FAILED,
+                detail=f"{restored} script(s) put back; not put back, to keep what "
+                f"the mailbox's owner did since: {'; '.join(left)}",
+            )
+        return Outcome(OutcomeStatus.DONE, detail=f"{restored} script(s) put back")
 
-    def _scripts(self, mailbox: str) -> dict[str, tuple[str, bool]]:
+    def _scripts(self, mailbox: str) -> dict[str, tuple[str | None, bool]]:
+        """Each script's text (None for one sievelib cannot fetch by its name)
+        and whether it is the active one."""
+        found: dict[str, tuple[str | None, bool]] = {}
         with self._sieve(mailbox) as client:
             active, names = _list_scripts(client)
-            return {
-                name: (_script(client, name), name == active)
-                for name in ([active] if active else []) + names
-            }
+            for name in ([active] if active else []) + names:
+                try:
+                    found[name] = (_script(client, name), name == active)
+                except ConnectorError:
+                    found[name] = (None, name == active)
+        return found
 
     # -- delegations (IMAP ACL, RFC 4314) ------------------------------------------
 
@@ -566,9 +638,18 @@ class DovecotConnector(Connector):
     ) -> list[CopyRef]:
         found = []
         for folder, location in self._folders(client).items():
-            found += self._find_in(
-                client, mailbox, folder, location, sha256, message_id
-            )
+            try:
+                found += self._find_in(
+                    client, mailbox, folder, location, sha256, message_id
+                )
+            except IMAPClientError as exc:
+                log.warning(
+                    "%s: %s's folder %s cannot be searched: %s",
+                    self.name,
+                    mailbox,
+                    folder,
+                    _clean(exc),
+                )
         return found
 
     def _find_in(
@@ -608,6 +689,12 @@ def _delete_acl(client: IMAPClient, folder: str, who: str) -> None:
     typ, data = imap.deleteacl(client._normalise_folder(folder), who)  # noqa: SLF001
     if typ != "OK":
         raise IMAPClientError(f"DELETEACL failed: {data!r}")
+
+
+def _same_script(one: str, other: str) -> bool:
+    """Equal once line ends and trailing space are set aside (ManageSieve gives
+    scripts back with LF line ends)."""
+    return one.replace("\r\n", "\n").rstrip() == other.replace("\r\n", "\n").rstrip()
 
 
 def _script(client: SieveClient, name: str) -> str:

@@ -92,6 +92,8 @@ class MaildirConnector(Connector):
             raise ConnectorError(f"mailbox {copy.mailbox}: {exc.strerror}") from None
         if source is None:
             return Outcome(OutcomeStatus.NOT_FOUND, None, f"no copy in {copy.mailbox}")
+        origin_locator = _relative(root, source)
+        origin_location = location_of(root, source)
         if location_of(root, source) is destination:
             return Outcome(
                 OutcomeStatus.ALREADY_THERE, _ref(copy.mailbox, root, source)
@@ -106,7 +108,11 @@ class MaildirConnector(Connector):
         except OSError as exc:
             return Outcome(OutcomeStatus.FAILED, copy, f"rename failed: {exc.strerror}")
         log.info("maildir moved copy in %s to %s", copy.mailbox, destination.value)
-        return Outcome(OutcomeStatus.DONE, _ref(copy.mailbox, root, target))
+        return Outcome(
+            OutcomeStatus.DONE,
+            _ref(copy.mailbox, root, target),
+            origin=CopyRef(copy.mailbox, origin_locator, origin_location),
+        )
 
     def purge(self, copy: CopyRef, sha256: str, message_id: str = "") -> Outcome:
         root = self._root(copy.mailbox)

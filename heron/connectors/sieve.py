@@ -17,7 +17,6 @@ Known limit: forwarding by other means (``notify :method "mailto:..."``, the
 from __future__ import annotations
 
 import io
-import re
 from typing import Any
 
 from sievelib.commands import KeepCommand, get_command_instance
@@ -42,12 +41,6 @@ def parse(name: str, text: str) -> list[Any]:
     return list(parser.result)
 
 
-# A redirect in a script sievelib cannot parse, found by its shape alone.
-_REDIRECT = re.compile(
-    r'(?<![\w:"])redirect\s+((?::\w+\s+)*)"((?:[^"\\]|\\.)*)"', re.IGNORECASE
-)
-
-
 def is_external(address: str, org_domains: frozenset[str]) -> bool:
     """True for an address outside the organisation's domains (and their
     subdomains), and for a target heron cannot read: a variable, no domain, or a
@@ -56,6 +49,8 @@ def is_external(address: str, org_domains: frozenset[str]) -> bool:
     domain = domain.lower().rstrip(".")
     if not at or not domain or "$" in address or "%" in local or "!" in local:
         return True
+    if '"' in address or "@" in local or "\\" in address:
+        return True  # a quoted local part may hold a whole outside address
     return not any(domain == d or domain.endswith("." + d) for d in org_domains)
 
 
@@ -100,9 +95,7 @@ def _unparsed_forwards(
     why: str,
 ) -> list[ForwardRule]:
     found = []
-    for index, match in enumerate(_REDIRECT.finditer(text)):
-        target = match.group(2).replace('\\"', '"').replace("\\\\", "\\").strip()
-        keeps = ":copy" in match.group(1).lower()
+    for index, (target, keeps) in enumerate(_redirects_by_shape(text)):
         found.append(
             ForwardRule(
                 mailbox=mailbox,
@@ -119,6 +112,84 @@ def _unparsed_forwards(
             )
         )
     return found
+
+
+def _redirects_by_shape(text: str) -> list[tuple[str, bool]]:
+    """Each ``redirect`` command's target and whether it keeps a copy, read from
+    Sieve's tokens (comments, quoted strings, ``text:`` literals and tags) without
+    knowing the extensions the script uses. A target that is not a string is
+    reported as unreadable, which counts as outside the organisation."""
+    tokens = list(_tokens(text))
+    found = []
+    for position, (kind, value) in enumerate(tokens):
+        if kind != "word" or value != "redirect":
+            continue
+        keeps, following = False, tokens[position + 1 :]
+        while following and following[0][0] == "tag":
+            keeps = keeps or following[0][1] == "copy"
+            following = following[1:]
+        target = following[0][1] if following and following[0][0] == "string" else "?"
+        found.append((target.strip() or "?", keeps))
+    return found
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    """Sieve's lexical tokens, as RFC 5228 section 8.1 defines them."""
+    found: list[tuple[str, str]] = []
+    at, end = 0, len(text)
+    while at < end:
+        char = text[at]
+        if char.isspace():
+            at += 1
+        elif char == "#":
+            at = _line_end(text, at)
+        elif text.startswith("/*", at):
+            close = text.find("*/", at + 2)
+            at = end if close < 0 else close + 2
+        elif char == '"':
+            at += 1
+            value = []
+            while at < end and text[at] != '"':
+                if text[at] == "\\" and at + 1 < end:
+                    at += 1
+                value.append(text[at])
+                at += 1
+            found.append(("string", "".join(value)))
+            at += 1
+        elif text[at : at + 5].lower() == "text:":
+            at = _line_end(text, at) + 1
+            lines = []
+            while at < end:
+                line_end = _line_end(text, at)
+                line = text[at:line_end].rstrip("\r")
+                at = line_end + 1
+                if line == ".":
+                    break
+                lines.append(line[1:] if line.startswith("..") else line)
+            found.append(("string", "\n".join(lines)))
+        elif char == ":":
+            word_end = _word_end(text, at + 1)
+            found.append(("tag", text[at + 1 : word_end].lower()))
+            at = max(word_end, at + 1)
+        elif char.isalpha() or char == "_":
+            word_end = _word_end(text, at)
+            found.append(("word", text[at:word_end].lower()))
+            at = word_end
+        else:
+            found.append(("punct", char))
+            at += 1
+    return found
+
+
+def _line_end(text: str, at: int) -> int:
+    newline = text.find("\n", at)
+    return len(text) if newline < 0 else newline
+
+
+def _word_end(text: str, at: int) -> int:
+    while at < len(text) and (text[at].isalnum() or text[at] == "_"):
+        at += 1
+    return at
 
 
 def has_external_forwards(name: str, text: str, org_domains: frozenset[str]) -> bool:

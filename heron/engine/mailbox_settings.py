@@ -132,7 +132,10 @@ def _record(session: Session, seen: Seen) -> int:
     }
     for key, detail in current.items():
         row = rows.get(key)
-        new = row is None or not row.present
+        # Alert on what starts sending mail outside: a new rule, one back after it
+        # was gone, or one whose script was just made active.
+        was_alerting = row is not None and row.present and _alerting(key[0], row.detail)
+        new = not was_alerting
         if row is None:
             row = m.MailboxSetting(
                 mailbox=seen.mailbox, kind=key[0], ident=key[1], first_seen=now
@@ -356,9 +359,12 @@ def _propose(
                 investigation_id,
                 "disable_forwarding",
                 EntityType.MAILBOX.value,
-                address,
+                # The targets are part of the action's name: a forward added
+                # after an earlier one was turned off is a new action.
+                f"{address} to "
+                + ", ".join(sorted({t for r in outside for t in r.external}))[:300],
                 reason="; ".join(r.description for r in outside)[:2000],
-                params={"rules": [asdict(r) for r in outside]},
+                params={"mailbox": address, "rules": [asdict(r) for r in outside]},
                 expires_at=expires_at,
             )
             proposed += int(new)

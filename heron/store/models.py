@@ -457,6 +457,10 @@ class Action(Base):
     result: Mapped[dict[str, Any]] = mapped_column(default=dict)
     undone_by: Mapped[str] = mapped_column(SafeString(255), default="")
     undone_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
+    # Who is executing the action now ("host:pid:token") and when it last wrote an
+    # outcome: a second run is refused while that run is alive.
+    run_by: Mapped[str] = mapped_column(SafeString(255), default="")
+    run_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
 
 
 class ListEntryRecord(Base):
