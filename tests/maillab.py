@@ -440,6 +440,8 @@ GROUPS = {
     "poll": ["ida"],
     "contract": ["joe"],
     "odd": ["kim"],
+    "forward2": ["gus"],
+    "sealed": ["lea"],
 }
 
 

@@ -149,17 +149,26 @@ def execute(session: Session, action_id: int, reach: Reach) -> m.Action:
     kind = ACTION_TYPES[action.type]
     started = utcnow()
     journal = _Journal(action, "targets", reach.checkpoint)
-    if kind.name == "hard_delete":
-        _purge_copies(session, action, reach, journal)
-    elif kind.destination is not None:
-        _move_copies(session, action, kind.destination, reach, journal)
-    elif kind.name in BLOCKS:
-        _block_sender(session, action, reach, journal)
-    elif kind.name == "disable_forwarding":
-        _disable_forwarding(session, action, reach, journal)
-    elif kind.name == "remove_delegation":
-        _remove_delegation(session, action, reach, journal)
+    try:
+        if kind.name == "hard_delete":
+            _purge_copies(session, action, reach, journal)
+        elif kind.destination is not None:
+            _move_copies(session, action, kind.destination, reach, journal)
+        elif kind.name in BLOCKS:
+            _block_sender(session, action, reach, journal)
+        elif kind.name == "disable_forwarding":
+            _disable_forwarding(session, action, reach, journal)
+        elif kind.name == "remove_delegation":
+            _remove_delegation(session, action, reach, journal)
+    except (TypeError, KeyError, ValueError, AttributeError) as exc:
+        # Parameters no proposal writes (changed in the database by hand): the
+        # action fails with the reason instead of staying "running".
+        journal.add(
+            _failed(action.target, f"the action's parameters cannot be read: {exc}")
+        )
     targets = journal.targets
+    if not targets:
+        journal.add(_failed(action.target, "the action names nothing to act on"))
     failed = [t for t in targets if t["status"] == OutcomeStatus.FAILED.value]
     action.status = (
         ActionStatus.COMPLETED

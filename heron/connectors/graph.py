@@ -102,23 +102,36 @@ class GraphConnector(Connector):
         self._http.close()
 
     def _msal_token(self) -> TokenSource:
+        """Tokens by the client-credentials flow. msal is reached on the first
+        call, not when the connector is built, so that a tenant out of reach
+        breaks only the operations that need it."""
         secret = read_secret(
             f"connector {self.settings.name}",
             self.settings.secret_env,
             self.settings.secret_file,
         )
-        import msal
-
-        app = msal.ConfidentialClientApplication(
-            self.settings.client_id,
-            authority=f"{self.settings.authority.rstrip('/')}/{self.settings.tenant_id}",
-            client_credential=secret,
-        )
+        app: Any = None
 
         def token() -> str:
-            result = app.acquire_token_for_client(
-                scopes=["https://graph.microsoft.com/.default"]
-            )
+            nonlocal app
+            try:
+                if app is None:
+                    import msal
+
+                    app = msal.ConfidentialClientApplication(
+                        self.settings.client_id,
+                        authority=f"{self.settings.authority.rstrip('/')}/"
+                        f"{self.settings.tenant_id}",
+                        client_credential=secret,
+                    )
+                result = app.acquire_token_for_client(
+                    scopes=["https://graph.microsoft.com/.default"]
+                )
+            except Exception as exc:  # msal and requests raise their own kinds
+                raise ConnectorError(
+                    f"{self.name}: no Graph token from {self.settings.authority}: "
+                    f"{type(exc).__name__}: {str(exc)[:200]}"
+                ) from None
             if "access_token" not in result:
                 raise ConnectorError(
                     f"{self.name}: no Graph token: {result.get('error', '?')}: "

@@ -11,6 +11,11 @@ from functools import lru_cache
 import tldextract
 
 _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+# With the list's private section: suffixes companies open to everyone's names
+# (github.io, s3.amazonaws.com).
+_EXTRACT_PRIVATE = tldextract.TLDExtract(
+    suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
+)
 
 
 @lru_cache(maxsize=65536)
@@ -67,3 +72,10 @@ def is_same_or_subdomain(host: str, domain: str) -> bool:
     """True when ``host`` is ``domain`` or a subdomain of it."""
     host, domain = host.lower().rstrip("."), domain.lower().rstrip(".")
     return host == domain or host.endswith("." + domain)
+
+
+def is_public_suffix(host: str) -> bool:
+    """True when ``host`` is itself a public suffix, private section included
+    (``co.uk``, ``github.io``): a name anyone can register under."""
+    parts = _EXTRACT_PRIVATE(host.strip().rstrip(".").lower())
+    return bool(parts.suffix) and not parts.domain

@@ -95,6 +95,12 @@ def scan(heron: Heron, mailboxes: list[str] | None = None) -> ScanSummary:
             for row in rows
             if mailboxes is None or row.address in mailboxes
         ]
+    known = {row.address for row in rows}
+    summary.errors.extend(
+        f"{name[:200]}: heron knows no such mailbox"
+        for name in (mailboxes or [])
+        if name not in known
+    )
     for address, connector in targets:
         if connector is None or not (
             connector.supports(Operation.READ_FORWARDING)

@@ -33,7 +33,7 @@ from heron.connectors.base import Connector, Operation
 from heron.connectors.maildir import MaildirConnector, folder_location
 from heron.domain import scoring
 from heron.domain.entities import EntityRef, EntityType, EntityVerdict, Event, Finding
-from heron.domain.names import organisational_domain
+from heron.domain.names import is_public_suffix, organisational_domain
 from heron.domain.playbooks import MANUAL_EMAIL, PLAYBOOKS
 from heron.domain.policies import BUILTIN_POLICIES, AlertPolicy, policies_for
 from heron.domain.status import settled_status
@@ -1828,6 +1828,11 @@ class Heron:
             own = {organisational_domain(d) for d in self.org_domains(session)}
             if org in own:
                 raise ActionError(f"{entry.value} is the organisation's own domain")
+            if is_public_suffix(entry.value):
+                raise ActionError(
+                    f"{entry.value} is a public suffix: anyone registers names under "
+                    "it; block a domain under it instead"
+                )
             if org in FREEMAIL or self.host_lists().shared(entry.value):
                 raise ActionError(
                     f"{entry.value} is shared by unrelated senders (free mail or "
@@ -1907,14 +1912,19 @@ class Heron:
         An approved soft delete of a cluster runs the cluster's query again first:
         copies that left the mailboxes since are dropped and counted as remediated,
         copies that arrived since are added."""
-        with self.store.session() as session:
-            action = actions.get_action(session, action_id)
-            if (
-                action.status == ActionStatus.APPROVED.value
-                and action.params.get("cluster_id")
-                and not action.result.get("targets")
-            ):
-                self._refresh_cluster_action(session, action)
+        try:
+            with self.store.session() as session:
+                action = actions.get_action(session, action_id)
+                if (
+                    action.status == ActionStatus.APPROVED.value
+                    and action.params.get("cluster_id")
+                    and not action.result.get("targets")
+                ):
+                    self._refresh_cluster_action(session, action)
+        except (TypeError, KeyError, ValueError) as exc:
+            # Parameters no proposal writes: execution below fails the action and
+            # says why; the refresh is skipped.
+            log.warning("action %s: cluster not refreshed: %s", action_id, exc)
         with self.store.session() as session:
             action = actions.execute(session, action_id, self._reach(session))
             self.settle(session, action.investigation_id)

@@ -231,3 +231,21 @@ def test_graph_listings_that_loop_or_leave_graph_are_not_followed(graph):
         transport=httpx.MockTransport(leaving),
     )
     assert connector.forwarding(USER, frozenset()) == []
+
+
+def test_an_unreachable_login_service_is_a_connector_error_when_used(monkeypatch):
+    monkeypatch.setenv("GRAPH_TEST_SECRET", "s3cret-value")
+    connector = GraphConnector(  # building it reaches nothing
+        GraphSettings(
+            type="graph",
+            name="m365",
+            tenant_id="contoso",
+            client_id="app",
+            secret_env="GRAPH_TEST_SECRET",
+            authority="http://127.0.0.1:9",
+            timeout=5,
+        )
+    )
+    with pytest.raises(ConnectorError, match="no Graph token") as caught:
+        connector.find(USER, "", MID)
+    assert "s3cret-value" not in str(caught.value)

@@ -421,3 +421,78 @@ def test_a_hard_delete_is_refused_without_the_purge_permission(heron, organisati
         heron.propose_hard_delete(
             pending(heron, investigation_id)["block_sender"]["id"], by="a"
         )
+
+
+def test_an_action_runs_once_at_a_time_and_a_dead_run_is_taken_over(
+    heron, organisation
+):
+    import os
+    import socket
+    import subprocess
+
+    from heron.actions import service as actions
+
+    investigation_id = report(heron, "alice@example.org", "payroll")
+    action_id = pending(heron, investigation_id)["soft_delete"]["id"]
+    with heron.store.session() as session:
+        actions.decide(session, action_id, approve=True, by="approver", comment="")
+        action = session.get(m.Action, action_id)  # as another live run left it
+        action.status = "running"
+        action.run_by = f"{socket.gethostname()}:{os.getpid()}:other"
+        action.run_at = utcnow()
+    with pytest.raises(ActionError, match="being executed by"):
+        heron.execute(action_id)
+    assert len(files_holding(organisation, sample("payroll"))) == 3
+    assert set(files_holding(organisation, sample("payroll")).values()) == {""}
+
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    with heron.store.session() as session:
+        session.get(
+            m.Action, action_id
+        ).run_by = f"{socket.gethostname()}:{ended.pid}:x"
+    assert heron.execute(action_id).status == "completed"
+
+
+def test_undo_returns_a_copy_to_where_the_user_had_moved_it(heron, organisation):
+    investigation_id = report(heron, "alice@example.org", "payroll")
+    action_id = pending(heron, investigation_id)["soft_delete"]["id"]
+    where = files_holding(organisation, sample("payroll"))
+    mailbox = sorted(where)[0]
+    root = organisation[mailbox]
+    (path,) = [
+        p
+        for p in (root / "cur").iterdir()
+        if hashlib.sha256(p.read_bytes()).digest()
+        == hashlib.sha256(sample("payroll")).digest()
+    ]
+    archive = root / ".Archive"
+    for sub in ("cur", "new", "tmp"):
+        (archive / sub).mkdir(parents=True)
+    path.rename(archive / "cur" / path.name)  # the user filed it; heron has not looked
+    done = heron.approve(action_id, by="approver")
+    assert {t["status"] for t in done.result["targets"]} == {"done"}
+    heron.undo(action_id, by="approver")
+    assert files_holding(organisation, sample("payroll"))[mailbox] == ".Archive"
+
+
+def test_tampered_action_parameters_fail_the_action_instead_of_hanging_it(
+    heron, organisation
+):
+    investigation_id = report(heron, "alice@example.org", "payroll")
+    action_id = pending(heron, investigation_id)["soft_delete"]["id"]
+    with heron.store.session() as session:
+        action = session.get(m.Action, action_id)
+        action.params = {**action.params, "copies": [{"not": "an id"}]}
+    done = heron.approve(action_id, by="approver")
+    assert done.status == "failed"
+    assert "parameters cannot be read" in done.result["targets"][-1]["detail"]
+
+
+def test_block_domain_refuses_public_suffixes_and_shared_hosting(heron, organisation):
+    investigation_id = report(heron, "alice@example.org", "payroll")
+    for domain in ("co.uk", "github.io"):
+        with pytest.raises(ActionError, match="public suffix"):
+            heron.propose_block_domain(investigation_id, domain, by="analyst")
+    with pytest.raises(ActionError, match="cannot be blocked"):
+        heron.propose_block_domain(investigation_id, "not a domain", by="analyst")

