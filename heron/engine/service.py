@@ -403,7 +403,8 @@ class Heron:
         unknown = sorted(set(names or []) - {c.name for c in wanted})
         if unknown:
             raise ConfigError(
-                f"no connector that ingests mail is named {', '.join(unknown)}"
+                "no connector that ingests mail is named "
+                + ", ".join(repr(n[:64]) for n in unknown)
             )
         dates: dict[str, datetime | None] = {}
         known: dict[tuple[str, str, str], str] = {}
