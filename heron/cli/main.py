@@ -147,8 +147,27 @@ def ingest(
     mailbox: Annotated[
         str | None, typer.Option(help="Mailbox the copies belong to.")
     ] = None,
+    audit: Annotated[
+        bool,
+        typer.Option(
+            "--audit",
+            help="The files are Microsoft 365 audit or Defender records (files "
+            "ending .json, .jsonl or .csv are taken as such anyway).",
+        ),
+    ] = False,
 ) -> None:
-    """Store mail as delivered copies (mailbox taken from the Maildir or --mailbox)."""
+    """Store mail as delivered copies (mailbox taken from the Maildir or --mailbox),
+    and Microsoft 365 audit records as events."""
+    records = [
+        p
+        for p in paths
+        if audit or (p.is_file() and p.suffix.lower() in AUDIT_SUFFIXES)
+    ]
+    paths = [p for p in paths if p not in records]
+    if records:
+        _ingest_audit(records)
+        if not paths:
+            return
     with _heron() as heron, _progress(None, "ingest") as bar:
         task = bar.add_task("ingest", total=None)
         summary = heron.ingest(
@@ -253,6 +272,26 @@ def connectors_list(json_: JsonFlag = False) -> None:
         ["name", "kind", "operations"],
         [[r["name"], r["kind"], ", ".join(r["operations"])] for r in rows],
     )
+
+
+AUDIT_SUFFIXES = (".json", ".jsonl", ".csv")
+
+
+def _ingest_audit(paths: list[Path]) -> None:
+    with _heron() as heron:
+        summary = heron.ingest_audit(paths)
+    output.console.print(
+        f"read {summary.records} audit record(s): {summary.stored} new, "
+        f"{summary.already_known} already stored, {summary.duplicates} duplicate(s) "
+        f"dropped, {len(summary.warnings)} warning(s)"
+    )
+    output.table(
+        "Audit records by event",
+        ["event", "records"],
+        [[kind, count] for kind, count in sorted(summary.counts.items())],
+    )
+    for warning in summary.warnings:
+        output.errors.print(output.styled(("warning", "yellow"), " ", warning))
 
 
 SenderOpt = Annotated[str, typer.Option(help="From address or envelope sender.")]

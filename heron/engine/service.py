@@ -10,7 +10,9 @@ different investigations run in parallel on the task runner.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -33,7 +35,7 @@ from heron.connectors.base import Connector, Operation
 from heron.connectors.maildir import MaildirConnector, folder_location
 from heron.domain import scoring
 from heron.domain.entities import EntityRef, EntityType, EntityVerdict, Event, Finding
-from heron.domain.names import is_public_suffix, organisational_domain
+from heron.domain.names import is_ip, is_public_suffix, organisational_domain
 from heron.domain.playbooks import MANUAL_EMAIL, PLAYBOOKS
 from heron.domain.policies import BUILTIN_POLICIES, AlertPolicy, policies_for
 from heron.domain.status import settled_status
@@ -57,6 +59,7 @@ from heron.errors import (
     MailParseError,
     NotFoundError,
 )
+from heron.ingest.audit import AuditRecord, read_audit
 from heron.ingest.clicks import read_clicks
 from heron.intel.dns_records import record_source
 from heron.intel.feeds import load_feeds
@@ -112,6 +115,18 @@ class _Pending:
     source: str
     location: str
     locator: str
+
+
+@dataclass
+class AuditSummary:
+    """What one audit ingest read and stored."""
+
+    records: int = 0
+    stored: int = 0
+    already_known: int = 0
+    duplicates: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -810,6 +825,47 @@ class Heron:
             judge_url, _ = self._judges(session)
             raised = post_delivery.alert_clicks(session, judge_url, click_ids=ids)
         return len(ids), raised, clicks.warnings
+
+    def ingest_audit(self, paths: Iterable[Path]) -> AuditSummary:
+        """Store Microsoft 365 audit and Defender email records as events, each
+        once however often it is ingested."""
+        summary = AuditSummary()
+        for path in paths:
+            try:
+                batch = read_audit(path)
+            except OSError as exc:
+                summary.warnings.append(f"{path}: cannot be read ({exc.strerror})")
+                continue
+            summary.warnings.extend(batch.warnings)
+            summary.duplicates += batch.duplicates
+            events = [_audit_event(r) for r in batch.records]
+
+            def store(session: Session, events: list[Event] = events) -> int:
+                known: set[str] = set()
+                sources = [e.source for e in events]
+                for start in range(0, len(sources), 500):
+                    known.update(
+                        session.scalars(
+                            select(m.EventRecord.source).where(
+                                m.EventRecord.source.in_(sources[start : start + 500])
+                            )
+                        )
+                    )
+                stored = 0
+                for event in events:
+                    if event.source in known:
+                        continue
+                    known.add(event.source)
+                    repo.save_event(session, event)
+                    stored += 1
+                return stored
+
+            stored = self.store.retrying(store)
+            summary.records += len(events)
+            summary.stored += stored
+            summary.already_known += len(events) - stored
+            summary.counts.update(batch.counts)
+        return summary
 
     # -- manual investigations -------------------------------------------------------
 
@@ -2057,6 +2113,39 @@ class Heron:
 
 OPEN_STATUSES = tuple(s.value for s in InvestigationStatus if s.is_open)
 ALERTING_EVENTS = tuple(sorted({p.event_type for p in BUILTIN_POLICIES}))
+
+
+# An audit record kept with its event is cut beyond this many characters of JSON.
+MAX_AUDIT_RECORD = 64 * 1024
+
+
+def _audit_event(record: AuditRecord) -> Event:
+    entities = []
+    if "@" in record.user and len(record.user) <= 320:
+        entities.append(EntityRef(EntityType.MAILBOX, record.user))
+    address = str(record.fields.get("ip", ""))
+    if address and is_ip(address):
+        entities.append(EntityRef(EntityType.IP, address))
+    raw = json.dumps(record.raw, default=str, sort_keys=True)
+    # A record without an id is named by its content, so that ingesting it again
+    # stores nothing twice.
+    ident = record.id or hashlib.sha256(raw.encode()).hexdigest()[:32]
+    return Event(
+        record.kind,
+        record.occurred_at,
+        f"audit:{record.source}#{ident}#{record.occurred_at.isoformat()}#"
+        f"{record.operation}"[:255],
+        tuple(entities),
+        {
+            "operation": record.operation,
+            "source": record.source,
+            "user": record.user,
+            "fields": record.fields,
+            "record": record.raw
+            if len(raw) <= MAX_AUDIT_RECORD
+            else {"truncated": raw[:MAX_AUDIT_RECORD]},
+        },
+    )
 
 
 def _event_entity(event: m.EventRecord, kind: EntityType) -> EntityRef | None:
