@@ -215,6 +215,13 @@ class Settings(BaseSettings):
         le=24 * 3650,
         description="An alert joins an open investigation this recent",
     )
+    alert_aggregation_minutes: float = Field(
+        60.0,
+        ge=0,
+        le=7 * 24 * 60,
+        description="Events for the same policy and entities within this many "
+        "minutes count into one alert (0: every event its own alert)",
+    )
     cluster_lookback_days: float = Field(
         30.0,
         gt=0,
@@ -405,6 +412,10 @@ class Settings(BaseSettings):
     @property
     def merge_window(self) -> timedelta:
         return timedelta(hours=self.merge_window_hours)
+
+    @property
+    def alert_aggregation(self) -> timedelta:
+        return timedelta(minutes=self.alert_aggregation_minutes)
 
     @property
     def cluster_lookback(self) -> timedelta:

@@ -150,7 +150,17 @@ def execute(session: Session, action_id: int, reach: Reach) -> m.Action:
     started = utcnow()
     journal = _Journal(action, "targets", reach.checkpoint)
     try:
-        if kind.name == "hard_delete":
+        if action.params.get("recommendation") or kind.name == "reset_credentials":
+            journal.add(
+                {
+                    "target": action.target,
+                    "status": OutcomeStatus.BY_PERSON.value,
+                    "detail": "a recommendation: no mail system heron reaches can "
+                    "carry it out; the approval records that a person does",
+                    "verified": "not checked by heron",
+                }
+            )
+        elif kind.name == "hard_delete":
             _purge_copies(session, action, reach, journal)
         elif kind.destination is not None:
             _move_copies(session, action, kind.destination, reach, journal)
@@ -195,6 +205,11 @@ def undo(session: Session, action_id: int, by: str, reach: Reach) -> m.Action:
     lifted, forwarding rules and delegations are put back."""
     action = get_action(session, action_id)
     kind = ACTION_TYPES[action.type]
+    if action.params.get("recommendation"):
+        raise ActionError(
+            f"action {action_id} was a recommendation a person carried out; a person "
+            "undoes it"
+        )
     if not kind.undo:
         raise ActionError(
             f"action {action_id} ({kind.description}) cannot be undone: "

@@ -87,6 +87,16 @@ REMOVE_DELEGATION = ActionType(
     approver_role="approver",
 )
 
+RESET_CREDENTIALS = ActionType(
+    name="reset_credentials",
+    target_type=EntityType.MAILBOX,
+    description="Reset the user's credentials",
+    side_effect="is carried out by a person (heron reaches no directory): new "
+    "password, sessions revoked, MFA methods checked",
+    undo="",
+    approver_role="approver",
+)
+
 ACTION_TYPES: dict[str, ActionType] = {
     t.name: t
     for t in (
@@ -97,5 +107,6 @@ ACTION_TYPES: dict[str, ActionType] = {
         BLOCK_DOMAIN,
         DISABLE_FORWARDING,
         REMOVE_DELEGATION,
+        RESET_CREDENTIALS,
     )
 }

@@ -48,6 +48,8 @@ class OutcomeStatus(StrEnum):
     # The copy left the mailbox before the action ran (the user deleted it, or the
     # mail system moved it): counted as remediated, and left alone by undo.
     GONE = "already gone"
+    # A recommendation approved: a person carries it out; heron cannot check it.
+    BY_PERSON = "left to a person"
 
 
 class Unsupported(ConnectorError):

@@ -23,6 +23,7 @@ from sievelib.commands import KeepCommand, get_command_instance
 from sievelib.parser import Parser
 
 from heron.connectors.base import ForwardRule
+from heron.domain.names import is_outside
 from heron.errors import ConnectorError
 
 # Scripts larger than this are refused: Dovecot's default sieve_max_script_size is 1M.
@@ -42,16 +43,8 @@ def parse(name: str, text: str) -> list[Any]:
 
 
 def is_external(address: str, org_domains: frozenset[str]) -> bool:
-    """True for an address outside the organisation's domains (and their
-    subdomains), and for a target heron cannot read: a variable, no domain, or a
-    local part a mail server may route on (``%`` and ``!`` hops)."""
-    local, at, domain = address.strip().rpartition("@")
-    domain = domain.lower().rstrip(".")
-    if not at or not domain or "$" in address or "%" in local or "!" in local:
-        return True
-    if '"' in address or "@" in local or "\\" in address:
-        return True  # a quoted local part may hold a whole outside address
-    return not any(domain == d or domain.endswith("." + d) for d in org_domains)
+    """A redirect target outside the organisation (see ``is_outside``)."""
+    return is_outside(address, org_domains)
 
 
 def forwards(

@@ -79,3 +79,17 @@ def is_public_suffix(host: str) -> bool:
     (``co.uk``, ``github.io``): a name anyone can register under."""
     parts = _EXTRACT_PRIVATE(host.strip().rstrip(".").lower())
     return bool(parts.suffix) and not parts.domain
+
+
+def is_outside(address: str, org_domains: frozenset[str]) -> bool:
+    """True for an address outside the organisation's domains (and their
+    subdomains), and for a target that cannot be read as one: a variable, no
+    domain, or a local part a mail server may route on (``%`` and ``!`` hops, a
+    quoted local part holding another address)."""
+    local, at, domain = address.strip().rpartition("@")
+    domain = domain.lower().rstrip(".")
+    if not at or not domain or "$" in address or "%" in local or "!" in local:
+        return True
+    if '"' in address or "@" in local or "\\" in address:
+        return True
+    return not any(domain == d or domain.endswith("." + d) for d in org_domains)

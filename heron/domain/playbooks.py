@@ -81,6 +81,19 @@ MAILBOX_SETTINGS = Playbook(
     subject="mailbox",
 )
 
+COMPROMISED_USER = Playbook(
+    name="compromised-user",
+    description="Investigate a user whose mailbox may be in an attacker's hands: its "
+    "forwarding rules and mailbox forwarding, its delegations, and what the audit "
+    "records say it did.",
+    steps=(
+        PlaybookStep("Read forwarding rules", "forwarding"),
+        PlaybookStep("Read delegations", "delegations"),
+        PlaybookStep("Read audit records", "audit"),
+    ),
+    subject="mailbox",
+)
+
 PLAYBOOKS: dict[str, Playbook] = {
     p.name: p
     for p in (
@@ -89,5 +102,6 @@ PLAYBOOKS: dict[str, Playbook] = {
         URL_CLICK,
         MANUAL_EMAIL,
         MAILBOX_SETTINGS,
+        COMPROMISED_USER,
     )
 }

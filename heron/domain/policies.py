@@ -7,7 +7,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class AlertPolicy:
-    """A rule that turns events of one type into alerts."""
+    """A rule that turns events of some types into alerts.
+
+    ``condition`` names a test on the event the engine applies (``forwards``: the
+    event names forwarding targets; ``forwards_outside``: one of them is outside
+    the organisation); empty means every event of the types. ``playbook`` is empty
+    for a policy that raises alerts and starts no investigation.
+    """
 
     name: str
     severity: str
@@ -15,6 +21,12 @@ class AlertPolicy:
     event_type: str
     playbook: str
     description: str
+    also: tuple[str, ...] = ()
+    condition: str = ""
+
+    @property
+    def event_types(self) -> tuple[str, ...]:
+        return (self.event_type, *self.also)
 
 
 USER_REPORTED = AlertPolicy(
@@ -23,7 +35,9 @@ USER_REPORTED = AlertPolicy(
     category="Threat management",
     event_type="message.reported",
     playbook="user-reported-message",
-    description="A user reported a message as phishing or malware.",
+    description="A user reported a message as phishing or malware (to heron, or in "
+    "Microsoft 365's audit records).",
+    also=("message.reported_by_user",),
 )
 
 URL_REMOVED_AFTER_DELIVERY = AlertPolicy(
@@ -59,9 +73,22 @@ SUSPICIOUS_FORWARDING = AlertPolicy(
     severity="high",
     category="Threat management",
     event_type="rule.changed",
-    playbook="mailbox-settings",
+    playbook="compromised-user",
     description="A mailbox forwards or redirects mail to an address outside the "
-    "organisation, found by a scan of its rules.",
+    "organisation: found by a scan of its rules, or in an audit record of an inbox "
+    "rule or mailbox forwarding.",
+    also=("inbox_rule.changed", "mailbox.forwarding_set"),
+    condition="forwards_outside",
+)
+FORWARDING_RULE_CREATED = AlertPolicy(
+    name="Creation of forwarding/redirect rule",
+    severity="informational",
+    category="Threat management",
+    event_type="inbox_rule.changed",
+    playbook="",
+    description="Someone created or changed an inbox rule that forwards or "
+    "redirects messages to another address.",
+    condition="forwards",
 )
 # heron's own policy: Microsoft's default policies have no alert for a delegation.
 DELEGATION_GRANTED = AlertPolicy(
@@ -69,7 +96,8 @@ DELEGATION_GRANTED = AlertPolicy(
     severity="medium",
     category="Threat management",
     event_type="delegation.changed",
-    playbook="mailbox-settings",
+    also=("mailbox.delegation_added",),
+    playbook="compromised-user",
     description="Another user was given rights on a mailbox's folders, found by a "
     "scan of its access control lists.",
 )
@@ -80,6 +108,7 @@ BUILTIN_POLICIES: tuple[AlertPolicy, ...] = (
     FILE_REMOVED_AFTER_DELIVERY,
     URL_CLICK_DETECTED,
     SUSPICIOUS_FORWARDING,
+    FORWARDING_RULE_CREATED,
     DELEGATION_GRANTED,
 )
 
@@ -87,5 +116,5 @@ BUILTIN_POLICIES: tuple[AlertPolicy, ...] = (
 def policies_for(
     event_type: str, policies: tuple[AlertPolicy, ...] = BUILTIN_POLICIES
 ) -> list[AlertPolicy]:
-    """The policies an event of ``event_type`` fires."""
-    return [p for p in policies if p.event_type == event_type]
+    """The policies events of ``event_type`` may fire (their conditions aside)."""
+    return [p for p in policies if event_type in p.event_types]

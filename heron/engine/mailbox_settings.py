@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from heron.connectors.base import Connector, Delegation, ForwardRule, Operation
 from heron.domain.entities import EntityRef, EntityType, Event, Finding
+from heron.domain.names import is_outside
 from heron.domain.verdicts import Severity, Verdict
 from heron.errors import HeronError
 from heron.store import models as m
@@ -229,6 +230,10 @@ def investigate(heron: Heron, investigation_id: int) -> None:
 
     def record(session: Session) -> None:
         verdicts = []
+        evidence = {
+            address: audit_evidence(session, investigation_id, address, org)
+            for address in mailboxes
+        }
         for address in mailboxes:
             connector = reached[address]
             verdicts.append(
@@ -240,6 +245,7 @@ def investigate(heron: Heron, investigation_id: int) -> None:
                     connector,
                     seen.get(address),
                     (started, ended),
+                    evidence[address],
                 )
             )
         investigation = session.get(m.Investigation, investigation_id)
@@ -253,10 +259,17 @@ def investigate(heron: Heron, investigation_id: int) -> None:
             "completed",
             f"investigation verdict {overall.value}",
         )
-        for address in mailboxes:
-            connector, read_now = reached[address], seen.get(address)
-            if connector is not None and read_now is not None:
-                _propose(heron, session, investigation_id, address, connector, read_now)
+        for address, verdict in zip(mailboxes, verdicts, strict=True):
+            _propose(
+                heron,
+                session,
+                investigation_id,
+                address,
+                reached[address],
+                seen.get(address),
+                evidence[address],
+                verdict,
+            )
         heron.settle(session, investigation_id)
 
     heron.store.retrying(record)
@@ -270,18 +283,41 @@ def _judge(
     connector: Connector | None,
     seen: Seen | None,
     window: tuple[datetime, datetime],
+    evidence: Evidence,
 ) -> Verdict:
     entity = EntityRef(EntityType.MAILBOX, address)
+    audit_findings = _audit_findings(entity, evidence)
+    repo.add_findings(session, investigation_id, audit_findings)
+    repo.add_log(
+        session,
+        investigation_id,
+        "Read audit records",
+        "completed" if audit_findings else "nothing found",
+        f"{len(evidence.forwards)} forwarding change(s), {len(evidence.delegations)} "
+        f"delegation(s) and {evidence.failed_sign_ins} failed sign-in(s) in the "
+        "audit records of its alerts",
+        findings_count=len(audit_findings),
+    )
+    from_audit = (
+        Verdict.MALICIOUS
+        if any(f["external"] for f in evidence.forwards)
+        else Verdict.SUSPICIOUS
+        if evidence.delegations
+        else Verdict.UNKNOWN
+    )
     if connector is None or seen is None:
         repo.add_log(
             session,
             investigation_id,
             "Read mailbox settings",
             "failed",
-            f"no connector reaches {address}; its forwarding and delegations are "
-            "unknown",
+            f"no connector reaches {address}; its forwarding and delegations now are "
+            "unknown beyond what the audit records say",
         )
-        return Verdict.UNKNOWN
+        _set_entity_verdict(
+            session, investigation_id, entity, from_audit, audit_findings
+        )
+        return from_audit
     for error in seen.errors:
         repo.add_warning(
             session, investigation_id, "mailbox-settings", "read-failed", address, error
@@ -338,12 +374,25 @@ def _judge(
         if seen.delegations
         else Verdict.CLEAN
     )
+    verdict = max(verdict, from_audit, key=lambda v: v.rank)
+    _set_entity_verdict(
+        session, investigation_id, entity, verdict, findings + audit_findings
+    )
+    return verdict
+
+
+def _set_entity_verdict(
+    session: Session,
+    investigation_id: int,
+    entity: EntityRef,
+    verdict: Verdict,
+    findings: list[Finding],
+) -> None:
     row = repo.add_entity(session, investigation_id, entity, role="investigated")
     row.verdict = verdict.value
     row.reasons = [
         {"summary": f.summary, "severity": f.severity.value} for f in findings[:5]
     ]
-    return verdict
 
 
 def _propose(
@@ -351,54 +400,108 @@ def _propose(
     session: Session,
     investigation_id: int,
     address: str,
-    connector: Connector,
-    seen: Seen,
+    connector: Connector | None,
+    seen: Seen | None,
+    evidence: Evidence,
+    verdict: Verdict,
 ) -> None:
-    outside = [r for r in seen.forwards if r.external and r.enabled]
+    """Turn off forwarding and remove delegations as actions where the mailbox's
+    connector can, and as recommendations for a person where it cannot; and, for
+    a compromised user, recommend resetting the credentials."""
     expires_at = utcnow() + heron.settings.action_expiry
-    notes = []
+    notes: list[str] = []
     proposed = 0
-    if outside:
-        if connector.supports(Operation.DISABLE_FORWARDING):
-            _, new = repo.propose_action(
-                session,
-                investigation_id,
-                "disable_forwarding",
-                EntityType.MAILBOX.value,
-                # The targets are part of the action's name: a forward added
-                # after an earlier one was turned off is a new action.
-                f"{address} to "
-                + ", ".join(sorted({t for r in outside for t in r.external}))[:300],
-                reason="; ".join(r.description for r in outside)[:2000],
-                params={"mailbox": address, "rules": [asdict(r) for r in outside]},
-                expires_at=expires_at,
-            )
-            proposed += int(new)
-        else:
-            notes.append(
-                _recommend(
-                    session, investigation_id, "turn off forwarding", address, connector
-                )
-            )
-    for grant in seen.delegations:
-        if connector.supports(Operation.REMOVE_DELEGATION):
-            _, new = repo.propose_action(
-                session,
-                investigation_id,
+
+    def propose(kind: str, target: str, reason: str, params: dict[str, Any]) -> None:
+        nonlocal proposed
+        _, new = repo.propose_action(
+            session,
+            investigation_id,
+            kind,
+            EntityType.MAILBOX.value,
+            target[:400],
+            reason=reason[:2000],
+            params=params,
+            expires_at=expires_at,
+        )
+        proposed += int(new)
+        if params.get("recommendation"):
+            notes.append(f"recommendation for a person: {kind} on {address}")
+
+    outside = [r for r in (seen.forwards if seen else []) if r.external and r.enabled]
+    audited = sorted({t for f in evidence.forwards for t in f["external"]})
+    can_turn_off = connector is not None and connector.supports(
+        Operation.DISABLE_FORWARDING
+    )
+    if outside and can_turn_off:
+        # The targets are part of the action's name: a forward added after an
+        # earlier one was turned off is a new action.
+        propose(
+            "disable_forwarding",
+            f"{address} to "
+            + ", ".join(sorted({t for r in outside for t in r.external})),
+            "; ".join(r.description for r in outside),
+            {"mailbox": address, "rules": [asdict(r) for r in outside]},
+        )
+    elif outside or audited:
+        targets = sorted({t for r in outside for t in r.external} | set(audited))
+        propose(
+            "disable_forwarding",
+            f"{address} to " + ", ".join(targets),
+            "forwarding outside the organisation: "
+            + "; ".join(
+                [r.description for r in outside]
+                + [f["summary"] for f in evidence.forwards]
+            ),
+            {"mailbox": address, "recommendation": True, "targets": targets},
+        )
+    can_remove = connector is not None and connector.supports(
+        Operation.REMOVE_DELEGATION
+    )
+    for grant in seen.delegations if seen else []:
+        if can_remove:
+            propose(
                 "remove_delegation",
-                EntityType.MAILBOX.value,
                 f"{address} {grant.folder} {grant.grantee}",
-                reason=f"{grant.grantee} holds rights {grant.rights} on {grant.folder}",
-                params={"delegation": asdict(grant)},
-                expires_at=expires_at,
+                f"{grant.grantee} holds rights {grant.rights} on {grant.folder}",
+                {"delegation": asdict(grant)},
             )
-            proposed += int(new)
-        else:
-            notes.append(
-                _recommend(
-                    session, investigation_id, "remove delegation", address, connector
-                )
+    if not can_remove:
+        grants = [
+            (d.grantee, d.rights, d.folder) for d in (seen.delegations if seen else [])
+        ] + [
+            (g["grantee"], g["rights"], g.get("folder", ""))
+            for g in evidence.delegations
+        ]
+        for grantee, rights, folder in sorted(set(grants)):
+            propose(
+                "remove_delegation",
+                f"{address} {folder} {grantee}".replace("  ", " "),
+                f"{grantee} holds rights {rights}"
+                + (f" on {folder}" if folder else ""),
+                {
+                    "recommendation": True,
+                    "delegation": {
+                        "mailbox": address,
+                        "folder": folder,
+                        "grantee": grantee,
+                        "rights": rights,
+                    },
+                },
             )
+    investigation = session.get(m.Investigation, investigation_id)
+    if (
+        investigation is not None
+        and investigation.playbook == "compromised-user"
+        and verdict is Verdict.MALICIOUS
+    ):
+        propose(
+            "reset_credentials",
+            address,
+            "the mailbox shows signs of an attacker's hand; whoever set them may "
+            "still hold its password or sessions",
+            {"recommendation": True},
+        )
     repo.add_log(
         session,
         investigation_id,
@@ -415,19 +518,84 @@ def _propose(
     )
 
 
-def _recommend(
-    session: Session,
-    investigation_id: int,
-    what: str,
-    address: str,
-    connector: Connector,
-) -> str:
-    """A remediation heron cannot carry out: recorded for a person to do by hand."""
-    text = (
-        f"recommendation for a person: {what} on {address} (the {connector.kind} "
-        f"connector {connector.name!r} cannot)"
+@dataclass
+class Evidence:
+    """What the audit records behind an investigation's alerts say of a mailbox."""
+
+    forwards: list[dict[str, Any]] = field(default_factory=list)
+    delegations: list[dict[str, Any]] = field(default_factory=list)
+    failed_sign_ins: int = 0
+
+
+def audit_evidence(
+    session: Session, investigation_id: int, address: str, org: frozenset[str]
+) -> Evidence:
+    """Forwarding and delegation changes in the audit events of the
+    investigation's alerts, for this mailbox."""
+    found = Evidence()
+    events = session.scalars(
+        select(m.EventRecord)
+        .join(m.Alert, m.Alert.event_id == m.EventRecord.id)
+        .where(m.Alert.investigation_id == investigation_id)
+        .order_by(m.EventRecord.id)
     )
-    repo.add_warning(
-        session, investigation_id, "actions", "recommendation", address, text
-    )
-    return text
+    for event in events:
+        fields = event.payload.get("fields", {})
+        user = str(fields.get("mailbox") or event.payload.get("user", "")).lower()
+        if event.type in ("inbox_rule.changed", "mailbox.forwarding_set"):
+            targets = sorted(
+                {
+                    str(t).lower()
+                    for key in ("forward_to", "redirect_to", "forward_as_attachment_to")
+                    for t in fields.get(key, []) or []
+                }
+            )
+            if not targets or user not in (address, ""):
+                continue
+            found.forwards.append(
+                {
+                    "targets": targets,
+                    "external": [t for t in targets if is_outside(t, org)],
+                    "summary": f"{event.payload.get('operation', event.type)} at "
+                    f"{event.occurred_at:%Y-%m-%d %H:%M} UTC sends mail to "
+                    f"{', '.join(targets)}"
+                    + (" and deletes it" if fields.get("delete") else ""),
+                }
+            )
+        elif event.type == "mailbox.delegation_added" and fields.get("grantee"):
+            found.delegations.append(
+                {
+                    "grantee": str(fields["grantee"]),
+                    "rights": str(fields.get("rights", "")),
+                    "folder": "",
+                }
+            )
+        elif event.type == "user.sign_in_failed" and user == address:
+            found.failed_sign_ins += 1
+    return found
+
+
+def _audit_findings(entity: EntityRef, evidence: Evidence) -> list[Finding]:
+    findings = [
+        Finding(
+            "audit",
+            entity,
+            "external-forward" if f["external"] else "forward",
+            Severity.HIGH if f["external"] else Severity.LOW,
+            f["summary"],
+            {"targets": f["targets"], "external": f["external"]},
+        )
+        for f in evidence.forwards
+    ]
+    findings += [
+        Finding(
+            "audit",
+            entity,
+            "delegation-added",
+            Severity.MEDIUM,
+            f"{d['grantee']} was given rights {d['rights'] or '(unnamed)'} on the mailbox",
+            d,
+        )
+        for d in evidence.delegations
+    ]
+    return findings

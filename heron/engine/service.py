@@ -35,7 +35,12 @@ from heron.connectors.base import Connector, Operation
 from heron.connectors.maildir import MaildirConnector, folder_location
 from heron.domain import scoring
 from heron.domain.entities import EntityRef, EntityType, EntityVerdict, Event, Finding
-from heron.domain.names import is_ip, is_public_suffix, organisational_domain
+from heron.domain.names import (
+    is_ip,
+    is_outside,
+    is_public_suffix,
+    organisational_domain,
+)
 from heron.domain.playbooks import MANUAL_EMAIL, PLAYBOOKS
 from heron.domain.policies import BUILTIN_POLICIES, AlertPolicy, policies_for
 from heron.domain.status import settled_status
@@ -970,10 +975,19 @@ class Heron:
                 event = session.get(m.EventRecord, min(waiting)) if waiting else None
                 if event is None:
                     return touched
-                policies = policies_for(event.type, BUILTIN_POLICIES)
+                policies = [
+                    p
+                    for p in policies_for(event.type, BUILTIN_POLICIES)
+                    if self._applies(session, p, event)
+                ]
                 if opened and policies and self._would_open(session, event):
                     return touched
                 for policy in policies:
+                    if self._aggregated(session, policy, event):
+                        continue
+                    if not policy.playbook:
+                        self._record_alert(session, policy, event)
+                        continue
                     investigation_id, new = self._raise_alert(session, policy, event)
                     if investigation_id is None:
                         continue
@@ -982,6 +996,65 @@ class Heron:
                     if investigation_id not in touched:
                         touched.append(investigation_id)
                 event.processed_at = utcnow()
+
+    def _applies(
+        self, session: Session, policy: AlertPolicy, event: m.EventRecord
+    ) -> bool:
+        """Whether the event meets the policy's condition."""
+        if not policy.condition:
+            return True
+        if event.type == "rule.changed":  # a scan raises it only for outside forwards
+            return True
+        fields = event.payload.get("fields", {})
+        targets = [
+            str(t)
+            for key in ("forward_to", "redirect_to", "forward_as_attachment_to")
+            for t in fields.get(key, []) or []
+        ]
+        if policy.condition == "forwards":
+            return bool(targets)
+        org = frozenset(self.org_domains(session))
+        return any(is_outside(t, org) for t in targets)
+
+    def _aggregated(
+        self, session: Session, policy: AlertPolicy, event: m.EventRecord
+    ) -> bool:
+        """Fold the event into an alert of the same policy about the same
+        entities raised within the aggregation window; True when it was."""
+        if not event.entities.get("items"):
+            return False
+        since = utcnow() - self.settings.alert_aggregation
+        earlier = session.scalars(
+            select(m.Alert)
+            .where(
+                m.Alert.policy == policy.name,
+                m.Alert.created_at >= since,
+            )
+            .order_by(m.Alert.id.desc())
+            .limit(200)
+        )
+        key = sorted(map(tuple, event.entities.get("items", [])))
+        for alert in earlier:
+            if sorted(map(tuple, alert.entities.get("items", []))) == key:
+                alert.count += 1
+                return True
+        return False
+
+    def _record_alert(
+        self, session: Session, policy: AlertPolicy, event: m.EventRecord
+    ) -> m.Alert:
+        """An alert that starts no investigation (an informational policy)."""
+        alert = m.Alert(
+            policy=policy.name,
+            name=policy.name,
+            severity=policy.severity,
+            category=policy.category,
+            entities=event.entities,
+            event_id=event.id,
+        )
+        session.add(alert)
+        session.flush()
+        return alert
 
     def _would_open(self, session: Session, event: m.EventRecord) -> bool:
         message = _event_message(event)
@@ -2112,7 +2185,9 @@ class Heron:
 
 
 OPEN_STATUSES = tuple(s.value for s in InvestigationStatus if s.is_open)
-ALERTING_EVENTS = tuple(sorted({p.event_type for p in BUILTIN_POLICIES}))
+ALERTING_EVENTS = tuple(
+    sorted({kind for p in BUILTIN_POLICIES for kind in p.event_types})
+)
 
 
 # An audit record kept with its event is cut beyond this many characters of JSON.
@@ -2121,8 +2196,11 @@ MAX_AUDIT_RECORD = 64 * 1024
 
 def _audit_event(record: AuditRecord) -> Event:
     entities = []
-    if "@" in record.user and len(record.user) <= 320:
-        entities.append(EntityRef(EntityType.MAILBOX, record.user))
+    # The mailbox the record is about: the one a forwarding or delegation changed,
+    # else the account that acted. Accounts with spaces are services, not people.
+    mailbox = str(record.fields.get("mailbox") or record.user).strip().lower()
+    if mailbox and len(mailbox) <= 320 and not any(c.isspace() for c in mailbox):
+        entities.append(EntityRef(EntityType.MAILBOX, mailbox))
     address = str(record.fields.get("ip", ""))
     if address and is_ip(address):
         entities.append(EntityRef(EntityType.IP, address))

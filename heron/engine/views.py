@@ -188,6 +188,12 @@ def entities_of(session: Session, investigation_id: int) -> list[dict[str, Any]]
     ]
 
 
+def is_recommendation(action: m.Action) -> bool:
+    return (
+        bool(action.params.get("recommendation")) or action.type == "reset_credentials"
+    )
+
+
 def action_view(action: m.Action) -> dict[str, Any]:
     return {
         "id": action.id,
@@ -198,6 +204,8 @@ def action_view(action: m.Action) -> dict[str, Any]:
         "status": action.status,
         "reason": action.reason,
         "copies": len(action.params.get("copies", [])),
+        # A recommendation is for a person to carry out: approving it records that.
+        "recommendation": is_recommendation(action),
         "proposed_at": _time(action.proposed_at),
         "expires_at": _time(action.expires_at),
         "decided_by": action.decided_by,

@@ -170,7 +170,7 @@ def test_an_outside_forward_made_in_sieve_is_alerted_turned_off_and_put_back(
         assert alert.policy == "Suspicious email forwarding activity"
         assert alert.severity == "high"
         investigation = session.get(m.Investigation, touched[0])
-        assert investigation.playbook == "mailbox-settings"
+        assert investigation.playbook == "compromised-user"
         assert investigation.verdict == "malicious"
     (action,) = actions_of(heron, touched[0], "disable_forwarding")
     assert action.status == "pending"

@@ -1,0 +1,134 @@
+"""Alerts from audit records: Microsoft's policy names and severities, aggregation,
+and the compromised-user investigation with its recommendations."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from heron.engine import views
+from heron.engine.service import Heron
+from heron.errors import ActionError
+from heron.store import models as m
+from tests.ingest.test_audit import FORWARD, RULE, panther_logs
+
+
+@pytest.fixture
+def heron(settings):
+    instance = Heron(settings)
+    yield instance
+    instance.close()
+
+
+def ingest(heron: Heron, tmp_path, records: list[dict], name: str = "a.jsonl") -> None:
+    path = tmp_path / name
+    path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    heron.ingest_audit([path])
+
+
+def alerts(heron: Heron) -> list[dict]:
+    with heron.store.session() as session:
+        return views.list_alerts(session)
+
+
+def actions(heron: Heron) -> list[dict]:
+    with heron.store.session() as session:
+        return views.list_actions(session)
+
+
+def test_an_outside_forwarding_rule_opens_a_compromised_user_investigation(
+    heron, tmp_path
+):
+    ingest(heron, tmp_path, [RULE])
+    touched = heron.process()
+    raised = {a["policy"]: a for a in alerts(heron)}
+    assert raised["Suspicious email forwarding activity"]["severity"] == "high"
+    assert raised["Creation of forwarding/redirect rule"]["severity"] == "informational"
+    assert raised["Creation of forwarding/redirect rule"]["investigation_id"] is None
+    (investigation_id,) = touched
+    assert raised["Suspicious email forwarding activity"]["investigation_id"] == (
+        investigation_id
+    )
+    with heron.store.session() as session:
+        case = views.investigation_detail(session, investigation_id)
+    assert case["playbook"] == "compromised-user" and case["verdict"] == "malicious"
+    assert case["status"] == "pending action"
+    proposed = {a["type"]: a for a in actions(heron)}
+    turn_off = proposed["disable_forwarding"]
+    assert turn_off["status"] == "pending" and turn_off["recommendation"] is True
+    assert turn_off["target"] == "ann@example.org to collector@exfil.test"
+    assert proposed["reset_credentials"]["recommendation"] is True
+
+
+def test_a_forward_inside_the_organisation_is_only_informational(heron, tmp_path):
+    inside = {
+        **RULE,
+        "Id": "rule-in",
+        "Parameters": [{"Name": "ForwardTo", "Value": "desk@example.org"}],
+    }
+    ingest(heron, tmp_path, [inside])
+    assert heron.process() == []
+    assert [a["policy"] for a in alerts(heron)] == [
+        "Creation of forwarding/redirect rule"
+    ]
+
+
+def test_the_same_policy_on_the_same_entities_aggregates_into_one_alert(
+    heron, tmp_path
+):
+    repeats = [
+        {**FORWARD, "Id": f"fwd-{n}", "CreationTime": f"2026-11-02T08:0{n}:00Z"}
+        for n in range(3)
+    ]
+    ingest(heron, tmp_path, repeats)
+    heron.process()
+    (suspicious,) = [
+        a
+        for a in alerts(heron)
+        if a["policy"] == "Suspicious email forwarding activity"
+    ]
+    assert suspicious["count"] == 3
+    assert {"type": "mailbox", "value": "ann@example.org"} in suspicious["entities"]
+
+
+def test_approving_a_recommendation_records_that_a_person_does_it(heron, tmp_path):
+    ingest(heron, tmp_path, [RULE])
+    heron.process()
+    turn_off = next(a for a in actions(heron) if a["type"] == "disable_forwarding")
+    done = heron.approve(turn_off["id"], by="approver")
+    assert done.status == "completed"
+    assert done.result["targets"][0]["status"] == "left to a person"
+    with pytest.raises(ActionError, match="a person undoes it"):
+        heron.undo(turn_off["id"], by="approver")
+
+
+@pytest.mark.corpus
+def test_the_corpus_forwarding_and_report_records_raise_their_alerts(
+    heron, tmp_path, corpus
+):
+    folder = corpus / "audit" / "sekoia_o365_management_api"
+    heron.ingest_audit(
+        [
+            folder / "inbox_rule.json",
+            folder / "email_reported.json",
+            folder / "security_compliance_alert_4.json",
+        ]
+    )
+    for number, log in enumerate(panther_logs(corpus)):
+        ingest(heron, tmp_path, [log], f"panther{number}.json")
+    touched = heron.process()
+    policies = [a["policy"] for a in alerts(heron)]
+    assert "Email reported by user as malware or phish" in policies
+    assert "Suspicious email forwarding activity" in policies
+    assert "Creation of forwarding/redirect rule" in policies
+    with heron.store.session() as session:
+        playbooks = {session.get(m.Investigation, i).playbook for i in touched}
+        pending = session.scalars(
+            select(m.Action).where(
+                m.Action.type == "disable_forwarding", m.Action.status == "pending"
+            )
+        ).all()
+    assert playbooks == {"compromised-user"}
+    assert pending and all(a.target.startswith(a.params["mailbox"]) for a in pending)
