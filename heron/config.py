@@ -163,6 +163,11 @@ class Settings(BaseSettings):
         default_factory=list,
         description="YARA rule files or folders, matched besides heron's own rules",
     )
+    sigma_paths: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="Sigma rule files or folders: custom alert policies over audit "
+        "records (heron sigma list shows which it evaluates)",
+    )
     trusted_authserv_ids: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="authserv-ids whose Authentication-Results heron trusts; empty "
@@ -282,6 +287,7 @@ class Settings(BaseSettings):
     @field_validator(
         "intel_paths",
         "yara_paths",
+        "sigma_paths",
         "trusted_authserv_ids",
         "org_domains",
         "partner_domains",

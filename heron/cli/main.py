@@ -72,6 +72,10 @@ connectors_app = typer.Typer(
     help="The mail systems heron reads and acts on.", no_args_is_help=True
 )
 app.add_typer(connectors_app, name="connectors")
+sigma_app = typer.Typer(
+    help="Custom alert policies written as Sigma rules.", no_args_is_help=True
+)
+app.add_typer(sigma_app, name="sigma")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 RowId = Annotated[
@@ -250,6 +254,51 @@ def mailboxes_scan(
             output.errors.print(output.styled(("error", "red"), " ", error))
     if summary.errors:
         raise typer.Exit(1)
+
+
+@sigma_app.command("list")
+def sigma_list(json_: JsonFlag = False) -> None:
+    """The Sigma rules under HERON_SIGMA_PATHS: those heron evaluates as alert
+    policies, and those it cannot, with the reason."""
+    with _heron() as heron:
+        rules, skipped = heron.sigma
+    rows: list[dict[str, Any]] = [
+        {
+            "title": r.policy.name,
+            "severity": r.policy.severity,
+            "playbook": r.policy.playbook,
+            "path": r.path,
+            "evaluated": True,
+            "reason": "",
+        }
+        for r in rules
+    ] + [
+        {
+            "title": k.title,
+            "severity": "",
+            "playbook": "",
+            "path": k.path,
+            "evaluated": False,
+            "reason": k.reason,
+        }
+        for k in skipped
+    ]
+    if json_:
+        output.json_line(rows)
+        return
+    output.table(
+        f"Sigma rules: {len(rules)} evaluated, {len(skipped)} not",
+        ["title", "severity", "evaluated", "playbook or reason"],
+        [
+            [
+                r["title"][:60],
+                r["severity"],
+                "yes" if r["evaluated"] else "no",
+                r["playbook"] or r["reason"][:80],
+            ]
+            for r in rows
+        ],
+    )
 
 
 @connectors_app.command("list")

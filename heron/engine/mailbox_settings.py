@@ -542,7 +542,8 @@ def audit_evidence(
     for event in events:
         fields = event.payload.get("fields", {})
         user = str(fields.get("mailbox") or event.payload.get("user", "")).lower()
-        if event.type in ("inbox_rule.changed", "mailbox.forwarding_set"):
+        kind = str(event.payload.get("kind", event.type))  # a Sigma match's record
+        if kind in ("inbox_rule.changed", "mailbox.forwarding_set"):
             targets = sorted(
                 {
                     str(t).lower()
@@ -562,7 +563,7 @@ def audit_evidence(
                     + (" and deletes it" if fields.get("delete") else ""),
                 }
             )
-        elif event.type == "mailbox.delegation_added" and fields.get("grantee"):
+        elif kind == "mailbox.delegation_added" and fields.get("grantee"):
             found.delegations.append(
                 {
                     "grantee": str(fields["grantee"]),
@@ -570,7 +571,7 @@ def audit_evidence(
                     "folder": "",
                 }
             )
-        elif event.type == "user.sign_in_failed" and user == address:
+        elif kind == "user.sign_in_failed" and user == address:
             found.failed_sign_ins += 1
     return found
 

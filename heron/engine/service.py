@@ -53,7 +53,7 @@ from heron.domain.verdicts import (
     Verdict,
     worst,
 )
-from heron.engine import clusters, mailbox_settings, post_delivery
+from heron.engine import clusters, mailbox_settings, post_delivery, sigma
 from heron.engine.playbook import StepRun, run_steps
 from heron.engine.post_delivery import FileJudge, UrlJudge
 from heron.engine.runner import InProcessRunner, TaskRunner
@@ -130,6 +130,7 @@ class AuditSummary:
     stored: int = 0
     already_known: int = 0
     duplicates: int = 0
+    sigma_matches: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
 
@@ -179,6 +180,7 @@ class Heron:
         self._mailbox_domains: tuple[int, frozenset[str]] | None = None
         self._yara: YaraRules | None = None
         self._connectors: dict[str, Connector] | None = None
+        self._sigma: tuple[list[sigma.SigmaPolicy], list[sigma.Skipped]] | None = None
 
     def close(self) -> None:
         self.runner.shutdown()
@@ -321,6 +323,18 @@ class Heron:
                     found.add(domain)
             self._mailbox_domains = (count, frozenset(found))
         return {d.lower() for d in self.settings.org_domains} | self._mailbox_domains[1]
+
+    @property
+    def sigma(self) -> tuple[list[sigma.SigmaPolicy], list[sigma.Skipped]]:
+        """The Sigma rules under ``HERON_SIGMA_PATHS`` heron evaluates, and those it
+        cannot with the reason; read once."""
+        if self._sigma is None:
+            self._sigma = sigma.load(list(self.settings.sigma_paths))
+            for skipped in self._sigma[1]:
+                log.info(
+                    "sigma rule %s not evaluated: %s", skipped.path, skipped.reason
+                )
+        return self._sigma
 
     @property
     def connectors(self) -> dict[str, Connector]:
@@ -844,6 +858,15 @@ class Heron:
             summary.warnings.extend(batch.warnings)
             summary.duplicates += batch.duplicates
             events = [_audit_event(r) for r in batch.records]
+            rules, _ = self.sigma
+            matches = [
+                _sigma_event(rule, record, event)
+                for record, event in zip(batch.records, events, strict=True)
+                for rule in rules
+                if rule.matches(record.raw)
+            ]
+            summary.sigma_matches += len(matches)
+            events += matches
 
             def store(session: Session, events: list[Event] = events) -> int:
                 known: set[str] = set()
@@ -979,7 +1002,7 @@ class Heron:
                     p
                     for p in policies_for(event.type, BUILTIN_POLICIES)
                     if self._applies(session, p, event)
-                ]
+                ] + self._sigma_policies(event)
                 if opened and policies and self._would_open(session, event):
                     return touched
                 for policy in policies:
@@ -996,6 +1019,20 @@ class Heron:
                     if investigation_id not in touched:
                         touched.append(investigation_id)
                 event.processed_at = utcnow()
+
+    def _sigma_policies(self, event: m.EventRecord) -> list[AlertPolicy]:
+        """The Sigma rule behind a match, as a policy; it starts its playbook only
+        about a mailbox (else the alert is recorded alone)."""
+        if event.type != "sigma.match":
+            return []
+        mailbox = _event_entity(event, EntityType.MAILBOX)
+        return [
+            rule.policy
+            if mailbox is not None and rule.policy.playbook in PLAYBOOKS
+            else replace(rule.policy, playbook="")
+            for rule in self.sigma[0]
+            if rule.rule_id == event.payload.get("rule_id")
+        ]
 
     def _applies(
         self, session: Session, policy: AlertPolicy, event: m.EventRecord
@@ -2186,7 +2223,7 @@ class Heron:
 
 OPEN_STATUSES = tuple(s.value for s in InvestigationStatus if s.is_open)
 ALERTING_EVENTS = tuple(
-    sorted({kind for p in BUILTIN_POLICIES for kind in p.event_types})
+    sorted({"sigma.match", *(kind for p in BUILTIN_POLICIES for kind in p.event_types)})
 )
 
 
@@ -2222,6 +2259,25 @@ def _audit_event(record: AuditRecord) -> Event:
             "record": record.raw
             if len(raw) <= MAX_AUDIT_RECORD
             else {"truncated": raw[:MAX_AUDIT_RECORD]},
+        },
+    )
+
+
+def _sigma_event(rule: sigma.SigmaPolicy, record: AuditRecord, event: Event) -> Event:
+    """A Sigma rule's match on an audit record, as an event of its own."""
+    return Event(
+        "sigma.match",
+        record.occurred_at,
+        f"sigma:{rule.rule_id}:{event.source}"[:255],
+        event.entities,
+        {
+            "rule_id": rule.rule_id,
+            "rule": rule.policy.name,
+            "path": rule.path,
+            "kind": record.kind,
+            "operation": record.operation,
+            "user": record.user,
+            "fields": record.fields,
         },
     )
 
