@@ -23,6 +23,9 @@ class AlertPolicy:
     description: str
     also: tuple[str, ...] = ()
     condition: str = ""
+    # Events for the same entities within the aggregation window count into one
+    # alert, except for policies whose every alert is its own (clicks).
+    aggregates: bool = True
 
     @property
     def event_types(self) -> tuple[str, ...]:
@@ -66,6 +69,38 @@ URL_CLICK_DETECTED = AlertPolicy(
     playbook="url-click",
     description="A user clicked a url that is malicious, or turned malicious within "
     "48 hours after the click.",
+    aggregates=False,
+)
+CLICKED_THROUGH = AlertPolicy(
+    name="A user clicked through to a potentially malicious URL",
+    severity="high",
+    category="Threat management",
+    event_type="url.clicked",
+    playbook="url-click",
+    description="A user went on to a url past the warning page that called it "
+    "malicious (Safe Links' clicked-through records).",
+    condition="clicked_through",
+    aggregates=False,
+)
+SENDING_PATTERNS = AlertPolicy(
+    name="Suspicious email sending patterns detected",
+    severity="medium",
+    category="Threat management",
+    event_type="alert.m365",
+    playbook="compromised-user",
+    description="Someone in the organisation sent suspicious mail and may soon be "
+    "restricted from sending (Microsoft 365's alert of that name).",
+    condition="named",
+)
+USER_RESTRICTED = AlertPolicy(
+    name="User restricted from sending email",
+    severity="high",
+    category="Threat management",
+    event_type="alert.m365",
+    playbook="compromised-user",
+    description="Someone in the organisation was restricted from sending mail "
+    "(Microsoft 365's alert of that name).",
+    condition="named",
 )
 
 SUSPICIOUS_FORWARDING = AlertPolicy(
@@ -107,6 +142,9 @@ BUILTIN_POLICIES: tuple[AlertPolicy, ...] = (
     URL_REMOVED_AFTER_DELIVERY,
     FILE_REMOVED_AFTER_DELIVERY,
     URL_CLICK_DETECTED,
+    CLICKED_THROUGH,
+    SENDING_PATTERNS,
+    USER_RESTRICTED,
     SUSPICIOUS_FORWARDING,
     FORWARDING_RULE_CREATED,
     DELEGATION_GRANTED,

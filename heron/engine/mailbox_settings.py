@@ -298,11 +298,14 @@ def _judge(
         "audit records of its alerts",
         findings_count=len(audit_findings),
     )
+    restricted = any(
+        SENDING_ALERTS[a.lower()] is Severity.HIGH for a in evidence.sending_alerts
+    )
     from_audit = (
         Verdict.MALICIOUS
-        if any(f["external"] for f in evidence.forwards)
+        if any(f["external"] for f in evidence.forwards) or restricted
         else Verdict.SUSPICIOUS
-        if evidence.delegations
+        if evidence.delegations or evidence.sending_alerts
         else Verdict.UNKNOWN
     )
     if connector is None or seen is None:
@@ -489,6 +492,19 @@ def _propose(
                     },
                 },
             )
+    if evidence.sending_alerts:
+        # Blocking sending: through every mail server that blocks senders, where
+        # the user is an address one can refuse; else for a person to do.
+        blockers = [
+            c for c in heron.connectors.values() if c.supports(Operation.BLOCK_SENDER)
+        ]
+        propose(
+            "block_sender",
+            address,
+            "Microsoft 365 says the user's sending looks like an attacker's: "
+            + ", ".join(sorted(set(evidence.sending_alerts))),
+            {} if blockers and "@" in address else {"recommendation": True},
+        )
     investigation = session.get(m.Investigation, investigation_id)
     if (
         investigation is not None
@@ -525,6 +541,8 @@ class Evidence:
     forwards: list[dict[str, Any]] = field(default_factory=list)
     delegations: list[dict[str, Any]] = field(default_factory=list)
     failed_sign_ins: int = 0
+    # Microsoft 365's own alerts about the user's sending.
+    sending_alerts: list[str] = field(default_factory=list)
 
 
 def audit_evidence(
@@ -573,7 +591,18 @@ def audit_evidence(
             )
         elif kind == "user.sign_in_failed" and user == address:
             found.failed_sign_ins += 1
+        elif kind == "alert.m365" and user == address:
+            name = str(fields.get("alert", ""))
+            if name.lower() in SENDING_ALERTS:
+                found.sending_alerts.append(name)
     return found
+
+
+# Microsoft 365 alerts that say the user's sending looks like an attacker's.
+SENDING_ALERTS = {
+    "user restricted from sending email": Severity.HIGH,
+    "suspicious email sending patterns detected": Severity.MEDIUM,
+}
 
 
 def _audit_findings(entity: EntityRef, evidence: Evidence) -> list[Finding]:
@@ -598,5 +627,16 @@ def _audit_findings(entity: EntityRef, evidence: Evidence) -> list[Finding]:
             d,
         )
         for d in evidence.delegations
+    ]
+    findings += [
+        Finding(
+            "audit",
+            entity,
+            "sending-alert",
+            SENDING_ALERTS[name.lower()],
+            f"Microsoft 365 raised {name!r} for the user",
+            {"alert": name},
+        )
+        for name in sorted(set(evidence.sending_alerts))
     ]
     return findings

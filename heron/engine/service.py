@@ -1043,6 +1043,13 @@ class Heron:
         if event.type == "rule.changed":  # a scan raises it only for outside forwards
             return True
         fields = event.payload.get("fields", {})
+        if policy.condition == "named":
+            return str(fields.get("alert", "")).lower() == policy.name.lower()
+        if policy.condition == "clicked_through":
+            through = fields.get("IsClickedThrough", fields.get("clicked_through"))
+            return str(through).lower() in ("true", "1") or str(
+                fields.get("ActionType", "")
+            ) in ("ClickedThrough", "UrlClickedThrough")
         targets = [
             str(t)
             for key in ("forward_to", "redirect_to", "forward_as_attachment_to")
@@ -1058,7 +1065,7 @@ class Heron:
     ) -> bool:
         """Fold the event into an alert of the same policy about the same
         entities raised within the aggregation window; True when it was."""
-        if not event.entities.get("items"):
+        if not event.entities.get("items") or not policy.aggregates:
             return False
         since = utcnow() - self.settings.alert_aggregation
         earlier = session.scalars(

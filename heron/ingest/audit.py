@@ -295,10 +295,14 @@ def _management(record: dict[str, Any]) -> tuple[AuditRecord, bool]:
         kind = "air.investigation"
     elif record.get("Workload") == "SecurityComplianceCenter" and record.get("Name"):
         kind = "alert.m365"
+        found = record.get("Data")
+        data = found if isinstance(found, dict) else {}
         fields |= {
             "alert": record.get("Name", ""),
             "severity": record.get("Severity", ""),
         }
+        # The alert's subject, not the service account that raised it.
+        user = _address_or_name(data.get("f3u") or data.get("AffectedUser")) or user
     else:
         kind = "audit.other"
     moment, zoneless = _time(record.get("CreationTime"))
@@ -365,6 +369,7 @@ def _defender(
             "FileName",
             "ActionType",
             "IPAddress",
+            "IsClickedThrough",
         )
         if row.get(key) not in (None, "")
     }

@@ -132,3 +132,53 @@ def test_the_corpus_forwarding_and_report_records_raise_their_alerts(
         ).all()
     assert playbooks == {"compromised-user"}
     assert pending and all(a.target.startswith(a.params["mailbox"]) for a in pending)
+
+
+RESTRICTED = {
+    "CreationTime": "2026-11-02T10:00:00Z",
+    "Id": "alert-restricted-1",
+    "Operation": "AlertTriggered",
+    "Workload": "SecurityComplianceCenter",
+    "UserId": "SecurityComplianceAlerts",
+    "Name": "User restricted from sending email",
+    "Severity": "High",
+    "Data": json.dumps({"f3u": "ben@example.org", "op": "OutboundSpam"}),
+}
+
+
+def test_a_user_restricted_from_sending_is_a_compromised_user(heron, tmp_path):
+    ingest(heron, tmp_path, [RESTRICTED])
+    (investigation_id,) = heron.process()
+    (alert,) = alerts(heron)
+    assert alert["policy"] == "User restricted from sending email"
+    assert alert["severity"] == "high"
+    assert {"type": "mailbox", "value": "ben@example.org"} in alert["entities"]
+    proposed = {a["type"]: a for a in actions(heron)}
+    assert proposed["block_sender"]["target"] == "ben@example.org"
+    assert proposed["block_sender"]["recommendation"] is True  # no mail server here
+    assert proposed["reset_credentials"]["recommendation"] is True
+
+
+def test_clicks_are_never_aggregated_and_a_click_through_alerts(heron, tmp_path):
+    click = {
+        "time": "2026-11-02T08:00:00Z",
+        "category": "AdvancedHunting-UrlClickEvents",
+        "properties": {
+            "ReportId": "c1",
+            "Url": "https://salary-update.test/s/1",
+            "AccountUpn": "ann@example.org",
+            "ActionType": "ClickAllowed",
+            "IsClickedThrough": True,
+            "Timestamp": "2026-11-02T08:00:00Z",
+        },
+    }
+    again = {**click, "properties": {**click["properties"], "ReportId": "c2"}}
+    ingest(heron, tmp_path, [click, again])
+    heron.process()
+    through = [
+        a
+        for a in alerts(heron)
+        if a["policy"] == "A user clicked through to a potentially malicious URL"
+    ]
+    assert len(through) == 2 and all(a["count"] == 1 for a in through)
+    assert all(a["severity"] == "high" for a in through)
