@@ -136,8 +136,34 @@ class GraphSettings(_ConnectorSettings):
     users: list[str] = Field(default_factory=list)
 
 
+class ManagementApiSettings(_ConnectorSettings):
+    """The Office 365 Management Activity API: audit records, pulled."""
+
+    type: Literal["management-api"]
+    tenant_id: str = Field(min_length=1, max_length=200)
+    client_id: str = Field(min_length=1, max_length=200)
+    secret_env: str = ""
+    secret_file: Path | None = None
+    authority: str = "https://login.microsoftonline.com"
+    api_url: str = "https://manage.office.com"
+    content_types: list[str] = Field(
+        default_factory=lambda: [
+            "Audit.Exchange",
+            "Audit.General",
+            "Audit.AzureActiveDirectory",
+        ]
+    )
+    first_hours: float = Field(
+        24.0,
+        gt=0,
+        le=168,
+        description="How far back the first pull reaches (at most 7 days)",
+    )
+
+
 ConnectorSettings = Annotated[
-    DovecotSettings | PostfixSettings | GraphSettings, Field(discriminator="type")
+    DovecotSettings | PostfixSettings | GraphSettings | ManagementApiSettings,
+    Field(discriminator="type"),
 ]
 
 

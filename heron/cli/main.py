@@ -208,7 +208,14 @@ def poll(
     with _heron() as heron, _progress(None, "poll") as bar:
         task = bar.add_task("poll", total=None)
         summary = heron.poll(connector, progress=lambda n: bar.advance(task, n))
+        audit = heron.poll_audit(connector)
         touched = heron.process()
+    if audit.records or audit.warnings:
+        output.console.print(
+            f"pulled {audit.records} audit record(s): {audit.stored} new"
+        )
+        for warning in audit.warnings:
+            output.errors.print(output.styled(("warning", "yellow"), " ", warning))
     output.console.print(
         f"stored {summary.copies} new cop{'y' if summary.copies == 1 else 'ies'} "
         f"({summary.duplicates} already known, {len(summary.errors)} error(s))"

@@ -36,6 +36,7 @@ class Operation(StrEnum):
     READ_DELEGATIONS = "read delegations"
     REMOVE_DELEGATION = "remove delegation"
     BLOCK_SENDER = "block sender"
+    AUDIT = "read audit records"
 
 
 class OutcomeStatus(StrEnum):
@@ -209,3 +210,10 @@ class Connector:
 
     def unblock(self, kind: str, value: str) -> Outcome:
         raise self._unsupported(Operation.BLOCK_SENDER)
+
+    def fetch_audit(
+        self, state: dict[str, Any]
+    ) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Audit content published since ``state``: each blob's name, its JSON text,
+        and the state to keep once it is stored."""
+        raise self._unsupported(Operation.AUDIT)

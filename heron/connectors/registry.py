@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from heron.config import DovecotSettings, GraphSettings, PostfixSettings, Settings
+from heron.config import (
+    DovecotSettings,
+    GraphSettings,
+    ManagementApiSettings,
+    PostfixSettings,
+    Settings,
+)
 from heron.connectors.base import Connector, Operation
 
 
@@ -23,6 +29,10 @@ def build(settings: Settings) -> dict[str, Connector]:
             from heron.connectors.graph import GraphConnector
 
             built[entry.name] = GraphConnector(entry)
+        elif isinstance(entry, ManagementApiSettings):
+            from heron.connectors.management_api import ManagementApiConnector
+
+            built[entry.name] = ManagementApiConnector(entry)
     return built
 
 

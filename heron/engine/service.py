@@ -64,7 +64,7 @@ from heron.errors import (
     MailParseError,
     NotFoundError,
 )
-from heron.ingest.audit import AuditRecord, read_audit
+from heron.ingest.audit import AuditBatch, AuditRecord, parse_audit, read_audit
 from heron.ingest.clicks import read_clicks
 from heron.intel.dns_records import record_source
 from heron.intel.feeds import load_feeds
@@ -434,7 +434,10 @@ class Heron:
             for c in self.connectors.values()
             if c.supports(Operation.INGEST) and (names is None or c.name in names)
         ]
-        unknown = sorted(set(names or []) - {c.name for c in wanted})
+        audit = {
+            c.name for c in self.connectors.values() if c.supports(Operation.AUDIT)
+        }
+        unknown = sorted(set(names or []) - {c.name for c in wanted} - audit)
         if unknown:
             raise ConfigError(
                 "no connector that ingests mail is named "
@@ -845,6 +848,37 @@ class Heron:
             raised = post_delivery.alert_clicks(session, judge_url, click_ids=ids)
         return len(ids), raised, clicks.warnings
 
+    def poll_audit(self, names: list[str] | None = None) -> AuditSummary:
+        """Pull new audit records from every connector that reads them (the
+        Management Activity API), from where the last pull stopped."""
+        summary = AuditSummary()
+        for connector in self.connectors.values():
+            if not connector.supports(Operation.AUDIT) or (
+                names is not None and connector.name not in names
+            ):
+                continue
+            with self.store.session() as session:
+                row = session.get(m.SyncState, (connector.name, ""))
+                state = dict(row.state) if row else {}
+            try:
+                for name, text, after in connector.fetch_audit(state):
+                    if text:
+                        self._store_audit(parse_audit(text, name), summary)
+                    self._keep_state(connector.name, "", after)
+            except ConnectorError as exc:
+                summary.warnings.append(str(exc))
+        return summary
+
+    def _keep_state(self, connector: str, mailbox: str, state: dict[str, Any]) -> None:
+        def save(session: Session) -> None:
+            row = session.get(m.SyncState, (connector, mailbox))
+            if row is None:
+                row = m.SyncState(connector=connector, mailbox=mailbox)
+                session.add(row)
+            row.state, row.updated_at = state, utcnow()
+
+        self.store.retrying(save)
+
     def ingest_audit(self, paths: Iterable[Path]) -> AuditSummary:
         """Store Microsoft 365 audit and Defender email records as events, each
         once however often it is ingested."""
@@ -855,45 +889,49 @@ class Heron:
             except OSError as exc:
                 summary.warnings.append(f"{path}: cannot be read ({exc.strerror})")
                 continue
-            summary.warnings.extend(batch.warnings)
-            summary.duplicates += batch.duplicates
-            events = [_audit_event(r) for r in batch.records]
-            rules, _ = self.sigma
-            matches = [
-                _sigma_event(rule, record, event)
-                for record, event in zip(batch.records, events, strict=True)
-                for rule in rules
-                if rule.matches(record.raw)
-            ]
-            summary.sigma_matches += len(matches)
-            events += matches
+            self._store_audit(batch, summary)
+        return summary
 
-            def store(session: Session, events: list[Event] = events) -> int:
-                known: set[str] = set()
-                sources = [e.source for e in events]
-                for start in range(0, len(sources), 500):
-                    known.update(
-                        session.scalars(
-                            select(m.EventRecord.source).where(
-                                m.EventRecord.source.in_(sources[start : start + 500])
-                            )
+    def _store_audit(self, batch: AuditBatch, summary: AuditSummary) -> None:
+        """Store a batch of records, and the Sigma matches among them."""
+        summary.warnings.extend(batch.warnings)
+        summary.duplicates += batch.duplicates
+        events = [_audit_event(r) for r in batch.records]
+        rules, _ = self.sigma
+        matches = [
+            _sigma_event(rule, record, event)
+            for record, event in zip(batch.records, events, strict=True)
+            for rule in rules
+            if rule.matches(record.raw)
+        ]
+        summary.sigma_matches += len(matches)
+        events += matches
+
+        def store(session: Session, events: list[Event] = events) -> int:
+            known: set[str] = set()
+            sources = [e.source for e in events]
+            for start in range(0, len(sources), 500):
+                known.update(
+                    session.scalars(
+                        select(m.EventRecord.source).where(
+                            m.EventRecord.source.in_(sources[start : start + 500])
                         )
                     )
-                stored = 0
-                for event in events:
-                    if event.source in known:
-                        continue
-                    known.add(event.source)
-                    repo.save_event(session, event)
-                    stored += 1
-                return stored
+                )
+            stored = 0
+            for event in events:
+                if event.source in known:
+                    continue
+                known.add(event.source)
+                repo.save_event(session, event)
+                stored += 1
+            return stored
 
-            stored = self.store.retrying(store)
-            summary.records += len(events)
-            summary.stored += stored
-            summary.already_known += len(events) - stored
-            summary.counts.update(batch.counts)
-        return summary
+        stored = self.store.retrying(store)
+        summary.records += len(batch.records)
+        summary.stored += stored
+        summary.already_known += len(events) - stored
+        summary.counts.update(batch.counts)
 
     # -- manual investigations -------------------------------------------------------
 
