@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -234,6 +234,10 @@ def investigate(heron: Heron, investigation_id: int) -> None:
             address: audit_evidence(session, investigation_id, address, org)
             for address in mailboxes
         }
+        for address, found in evidence.items():
+            outbound_evidence(
+                session, found, address, org, heron.settings.volume_baseline_days
+            )
         for address in mailboxes:
             connector = reached[address]
             verdicts.append(
@@ -295,7 +299,10 @@ def _judge(
         "completed" if audit_findings else "nothing found",
         f"{len(evidence.forwards)} forwarding change(s), {len(evidence.delegations)} "
         f"delegation(s) and {evidence.failed_sign_ins} failed sign-in(s) in the "
-        "audit records of its alerts",
+        f"audit records of its alerts; {evidence.sent_last_day} message(s) sent in "
+        f"the last day (daily mean before {evidence.sent_daily_mean:.1f}), "
+        f"{len(evidence.new_outside_recipients)} new outside recipient(s), "
+        f"{len(evidence.malicious_sent)} sent message(s) judged malicious",
         findings_count=len(audit_findings),
     )
     restricted = any(
@@ -303,9 +310,11 @@ def _judge(
     )
     from_audit = (
         Verdict.MALICIOUS
-        if any(f["external"] for f in evidence.forwards) or restricted
+        if any(f["external"] for f in evidence.forwards)
+        or restricted
+        or evidence.malicious_sent
         else Verdict.SUSPICIOUS
-        if evidence.delegations or evidence.sending_alerts
+        if evidence.delegations or evidence.sending_alerts or evidence.sending_burst
         else Verdict.UNKNOWN
     )
     if connector is None or seen is None:
@@ -492,7 +501,7 @@ def _propose(
                     },
                 },
             )
-    if evidence.sending_alerts:
+    if evidence.sending_alerts or evidence.sending_burst or evidence.malicious_sent:
         # Blocking sending: through every mail server that blocks senders, where
         # the user is an address one can refuse; else for a person to do.
         blockers = [
@@ -501,8 +510,12 @@ def _propose(
         propose(
             "block_sender",
             address,
-            "Microsoft 365 says the user's sending looks like an attacker's: "
-            + ", ".join(sorted(set(evidence.sending_alerts))),
+            "the user's sending looks like an attacker's: "
+            + "; ".join(
+                sorted(set(evidence.sending_alerts))
+                + (["a burst of outbound mail"] if evidence.sending_burst else [])
+                + (["mail heron judged malicious"] if evidence.malicious_sent else [])
+            ),
             {} if blockers and "@" in address else {"recommendation": True},
         )
     investigation = session.get(m.Investigation, investigation_id)
@@ -543,6 +556,18 @@ class Evidence:
     failed_sign_ins: int = 0
     # Microsoft 365's own alerts about the user's sending.
     sending_alerts: list[str] = field(default_factory=list)
+    # The user's sending on its last day against the days before it.
+    sent_last_day: int = 0
+    sent_daily_mean: float = 0.0
+    new_outside_recipients: list[str] = field(default_factory=list)
+    malicious_sent: list[str] = field(default_factory=list)
+
+    @property
+    def sending_burst(self) -> bool:
+        """Ten or more messages on the last day, three times the daily mean."""
+        return self.sent_last_day >= BURST_MIN and self.sent_last_day >= (
+            BURST_FACTOR * max(self.sent_daily_mean, 1.0)
+        )
 
 
 def audit_evidence(
@@ -598,6 +623,65 @@ def audit_evidence(
     return found
 
 
+BURST_MIN = 10
+BURST_FACTOR = 3.0
+NEW_RECIPIENTS_MIN = 5
+
+
+def outbound_evidence(
+    session: Session,
+    evidence: Evidence,
+    address: str,
+    org: frozenset[str],
+    baseline_days: int,
+) -> None:
+    """The user's sending from the audit records (``message.sent``) over the last
+    day and the ``baseline_days`` before it, and the mail from the user heron's
+    store holds and judged malicious."""
+    if "@" not in address:
+        return
+    now = utcnow()
+    day = timedelta(days=1)
+    sent = session.scalars(
+        select(m.EventRecord).where(
+            m.EventRecord.type == "message.sent",
+            m.EventRecord.occurred_at >= now - day * (baseline_days + 1),
+        )
+    )
+    recent: set[str] = set()
+    before: set[str] = set()
+    days_before = 0
+    for event in sent:
+        if str(event.payload.get("user", "")).lower() != address:
+            continue
+        fields = event.payload.get("fields", {})
+        recipients = {
+            str(r).lower()
+            for r in [
+                fields.get("RecipientEmailAddress"),
+                *(fields.get("recipients") or []),
+            ]
+            if r
+        }
+        if event.occurred_at >= now - day:
+            evidence.sent_last_day += 1
+            recent |= recipients
+        else:
+            days_before += 1
+            before |= recipients
+    evidence.sent_daily_mean = days_before / baseline_days
+    evidence.new_outside_recipients = sorted(
+        r for r in recent - before if is_outside(r, org)
+    )
+    evidence.malicious_sent = list(
+        session.scalars(
+            select(m.Message.subject)
+            .where(m.Message.from_address == address, m.Message.verdict == "malicious")
+            .limit(20)
+        )
+    )
+
+
 # Microsoft 365 alerts that say the user's sending looks like an attacker's.
 SENDING_ALERTS = {
     "user restricted from sending email": Severity.HIGH,
@@ -639,4 +723,40 @@ def _audit_findings(entity: EntityRef, evidence: Evidence) -> list[Finding]:
         )
         for name in sorted(set(evidence.sending_alerts))
     ]
+    if evidence.sending_burst:
+        findings.append(
+            Finding(
+                "outbound",
+                entity,
+                "volume-burst",
+                Severity.MEDIUM,
+                f"sent {evidence.sent_last_day} message(s) in the last day against a "
+                f"daily mean of {evidence.sent_daily_mean:.1f} before",
+                {"last_day": evidence.sent_last_day, "mean": evidence.sent_daily_mean},
+            )
+        )
+    if len(evidence.new_outside_recipients) >= NEW_RECIPIENTS_MIN:
+        findings.append(
+            Finding(
+                "outbound",
+                entity,
+                "new-outside-recipients",
+                Severity.LOW,
+                f"wrote to {len(evidence.new_outside_recipients)} outside address(es) "
+                "it had not written to in the days before",
+                {"recipients": evidence.new_outside_recipients[:50]},
+            )
+        )
+    if evidence.malicious_sent:
+        findings.append(
+            Finding(
+                "outbound",
+                entity,
+                "malicious-sent",
+                Severity.HIGH,
+                f"heron judged {len(evidence.malicious_sent)} message(s) from the user "
+                "malicious",
+                {"subjects": evidence.malicious_sent[:10]},
+            )
+        )
     return findings

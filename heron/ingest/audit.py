@@ -383,7 +383,8 @@ def _defender(
     if kind == "user.signed_in" and "fail" in str(row.get("ActionType", "")).lower():
         kind = "user.sign_in_failed"
     user = _address_or_name(
-        row.get("AccountUpn")
+        (row.get("SenderFromAddress") if kind == "message.sent" else None)
+        or row.get("AccountUpn")
         or row.get("RecipientEmailAddress")
         or row.get("SenderFromAddress")
         or row.get("AccountName")

@@ -182,3 +182,39 @@ def test_clicks_are_never_aggregated_and_a_click_through_alerts(heron, tmp_path)
     ]
     assert len(through) == 2 and all(a["count"] == 1 for a in through)
     assert all(a["severity"] == "high" for a in through)
+
+
+def test_a_compromised_user_s_outbound_burst_and_new_recipients_are_evidence(
+    heron, tmp_path
+):
+    from datetime import timedelta
+
+    from heron.store.models import utcnow
+
+    now = utcnow()
+
+    def sent(n: int, when, recipient: str) -> dict:
+        return {
+            "Timestamp": when.isoformat(),
+            "NetworkMessageId": f"out-{n}",
+            "SenderFromAddress": "ben@example.org",
+            "RecipientEmailAddress": recipient,
+            "EmailDirection": "Outbound",
+            "Subject": "Invoice",
+        }
+
+    earlier = [
+        sent(n, now - timedelta(days=2 + n % 8), "partner@usual.test") for n in range(8)
+    ]
+    burst = [
+        sent(100 + n, now - timedelta(minutes=n), f"target{n}@outside{n}.test")
+        for n in range(12)
+    ]
+    ingest(heron, tmp_path, [*earlier, *burst, RESTRICTED])
+    (investigation_id,) = heron.process()
+    with heron.store.session() as session:
+        case = views.investigation_detail(session, investigation_id)
+    codes = {f["code"] for e in case["entities"] for f in e.get("findings", [])}
+    assert {"volume-burst", "new-outside-recipients", "sending-alert"} <= codes
+    log = next(e for e in case["log"] if e["step"] == "Read audit records")
+    assert "12 message(s) sent in the last day" in log["summary"]
