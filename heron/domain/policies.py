@@ -50,7 +50,10 @@ URL_REMOVED_AFTER_DELIVERY = AlertPolicy(
     event_type="post_delivery.url",
     playbook="post-delivery-message",
     description="Delivered mail carries a url that threat intel or the block list "
-    "called malicious after it arrived.",
+    "called malicious after it arrived; or Microsoft 365 removed phish after "
+    "delivery (a Phish ZAP record).",
+    also=("email.post_delivery",),
+    condition="zap_phish",
 )
 FILE_REMOVED_AFTER_DELIVERY = AlertPolicy(
     name="Email messages containing malicious file removed after delivery",
@@ -59,7 +62,10 @@ FILE_REMOVED_AFTER_DELIVERY = AlertPolicy(
     event_type="post_delivery.file",
     playbook="post-delivery-message",
     description="Delivered mail carries a file that threat intel or the block list "
-    "called malicious after it arrived.",
+    "called malicious after it arrived; or Microsoft 365 removed malware after "
+    "delivery (a Malware ZAP record).",
+    also=("email.post_delivery",),
+    condition="zap_malware",
 )
 URL_CLICK_DETECTED = AlertPolicy(
     name="A potentially malicious URL click was detected",

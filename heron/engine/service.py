@@ -131,6 +131,7 @@ class AuditSummary:
     already_known: int = 0
     duplicates: int = 0
     sigma_matches: int = 0
+    click_alerts: int = 0
     counts: Counter[str] = field(default_factory=Counter)
     warnings: list[str] = field(default_factory=list)
 
@@ -923,11 +924,22 @@ class Heron:
                 if event.source in known:
                     continue
                 known.add(event.source)
-                repo.save_event(session, event)
+                row = repo.save_event(session, event)
                 stored += 1
+                if event.type == post_delivery.CLICK_EVENT:
+                    clicks.append(row.id)
             return stored
 
+        clicks: list[int] = []
         stored = self.store.retrying(store)
+        if clicks:
+            # A click in the audit records is judged like one from a click log.
+            self.intel  # noqa: B018  (loaded before the session opens)
+            with self.store.session() as session:
+                judge_url, _ = self._judges(session)
+                summary.click_alerts += post_delivery.alert_clicks(
+                    session, judge_url, click_ids=clicks
+                )
         summary.records += len(batch.records)
         summary.stored += stored
         summary.already_known += len(events) - stored
@@ -1083,6 +1095,11 @@ class Heron:
         fields = event.payload.get("fields", {})
         if policy.condition == "named":
             return str(fields.get("alert", "")).lower() == policy.name.lower()
+        if policy.condition in ("zap_phish", "zap_malware"):
+            if event.type == policy.event_type:  # heron's own finding after delivery
+                return True
+            wanted = "phish zap" if policy.condition == "zap_phish" else "malware zap"
+            return str(fields.get("ActionType", "")).lower() == wanted
         if policy.condition == "clicked_through":
             through = fields.get("IsClickedThrough", fields.get("clicked_through"))
             return str(through).lower() in ("true", "1") or str(
@@ -2290,6 +2307,16 @@ def _audit_event(record: AuditRecord) -> Event:
     # A record without an id is named by its content, so that ingesting it again
     # stores nothing twice.
     ident = record.id or hashlib.sha256(raw.encode()).hexdigest()[:32]
+    clicked = {}
+    url = record.fields.get("url") or record.fields.get("Url")
+    if record.kind == post_delivery.CLICK_EVENT and url:
+        # The shape heron's click log gives its clicks, so that both are judged
+        # alike.
+        clicked = {
+            "url": str(url),
+            "message": str(record.fields.get("InternetMessageId", "")),
+            "clicked_at": record.occurred_at.isoformat(),
+        }
     return Event(
         record.kind,
         record.occurred_at,
@@ -2304,6 +2331,7 @@ def _audit_event(record: AuditRecord) -> Event:
             "record": record.raw
             if len(raw) <= MAX_AUDIT_RECORD
             else {"truncated": raw[:MAX_AUDIT_RECORD]},
+            **clicked,
         },
     )
 

@@ -218,3 +218,59 @@ def test_a_compromised_user_s_outbound_burst_and_new_recipients_are_evidence(
     assert {"volume-burst", "new-outside-recipients", "sending-alert"} <= codes
     log = next(e for e in case["log"] if e["step"] == "Read audit records")
     assert "12 message(s) sent in the last day" in log["summary"]
+
+
+def test_a_click_in_the_audit_records_on_a_listed_url_raises_the_click_alert(
+    heron, tmp_path
+):
+    intel = heron.settings.home / "intel"
+    intel.mkdir(parents=True, exist_ok=True)
+    (intel / "feed.txt").write_text("https://salary-update.test/s/1\n")
+    heron.reload_intel()
+    click = {
+        "CreationTime": "2026-11-02T08:00:00Z",
+        "Id": "click-1",
+        "Operation": "TIUrlClickData",
+        "Workload": "ThreatIntelligence",
+        "UserId": "ann@example.org",
+        "Url": "https://salary-update.test/s/1",
+        "UserIp": "198.51.100.9",
+    }
+    harmless = {**click, "Id": "click-2", "Url": "https://example.org/news"}
+    path = tmp_path / "clicks.json"
+    path.write_text(json.dumps([click, harmless]))
+    summary = heron.ingest_audit([path])
+    assert summary.click_alerts == 1
+    heron.process()
+    (raised,) = [
+        a
+        for a in alerts(heron)
+        if a["policy"] == "A potentially malicious URL click was detected"
+    ]
+    assert {"type": "url", "value": "https://salary-update.test/s/1"} in raised[
+        "entities"
+    ]
+
+
+def test_a_malware_zap_record_raises_the_file_removed_alert(heron, tmp_path):
+    zap = {
+        "time": "2026-11-02T08:00:00Z",
+        "category": "AdvancedHunting-EmailPostDeliveryEvents",
+        "properties": {
+            "ReportId": "z1",
+            "NetworkMessageId": "n1",
+            "RecipientEmailAddress": "ann@example.org",
+            "ActionType": "Malware ZAP",
+            "Timestamp": "2026-11-02T08:00:00Z",
+        },
+    }
+    spam = {
+        **zap,
+        "properties": {**zap["properties"], "ReportId": "z2", "ActionType": "Spam ZAP"},
+    }
+    ingest(heron, tmp_path, [zap, spam])
+    heron.process()
+    policies = [a["policy"] for a in alerts(heron)]
+    assert policies == [
+        "Email messages containing malicious file removed after delivery"
+    ]
