@@ -314,7 +314,10 @@ def _judge(
         or restricted
         or evidence.malicious_sent
         else Verdict.SUSPICIOUS
-        if evidence.delegations or evidence.sending_alerts or evidence.sending_burst
+        if evidence.delegations
+        or evidence.sending_alerts
+        or evidence.sending_burst
+        or evidence.malicious_clicks
         else Verdict.UNKNOWN
     )
     if connector is None or seen is None:
@@ -561,6 +564,8 @@ class Evidence:
     sent_daily_mean: float = 0.0
     new_outside_recipients: list[str] = field(default_factory=list)
     malicious_sent: list[str] = field(default_factory=list)
+    # Urls the user clicked that heron judged malicious (click alerts).
+    malicious_clicks: list[str] = field(default_factory=list)
 
     @property
     def sending_burst(self) -> bool:
@@ -673,6 +678,14 @@ def outbound_evidence(
     evidence.new_outside_recipients = sorted(
         r for r in recent - before if is_outside(r, org)
     )
+    for alert in session.scalars(
+        select(m.EventRecord).where(
+            m.EventRecord.type == "url.click_detected",
+            m.EventRecord.occurred_at >= now - day * (baseline_days + 1),
+        )
+    ):
+        if str(alert.payload.get("user", "")).lower() == address:
+            evidence.malicious_clicks.append(str(alert.payload.get("url", "")))
     evidence.malicious_sent = list(
         session.scalars(
             select(m.Message.subject)
@@ -745,6 +758,18 @@ def _audit_findings(entity: EntityRef, evidence: Evidence) -> list[Finding]:
                 f"wrote to {len(evidence.new_outside_recipients)} outside address(es) "
                 "it had not written to in the days before",
                 {"recipients": evidence.new_outside_recipients[:50]},
+            )
+        )
+    if evidence.malicious_clicks:
+        findings.append(
+            Finding(
+                "clicks",
+                entity,
+                "malicious-click",
+                Severity.MEDIUM,
+                f"clicked {len(evidence.malicious_clicks)} url(s) heron judged "
+                "malicious",
+                {"urls": sorted(set(evidence.malicious_clicks))[:20]},
             )
         )
     if evidence.malicious_sent:
