@@ -74,7 +74,9 @@ URL_CLICK_DETECTED = AlertPolicy(
     event_type="url.click_detected",
     playbook="url-click",
     description="A user clicked a url that is malicious, or turned malicious within "
-    "48 hours after the click.",
+    "48 hours after the click; or Microsoft 365 raised its alert of that name.",
+    also=("alert.m365",),
+    condition="named",
     aggregates=False,
 )
 CLICKED_THROUGH = AlertPolicy(

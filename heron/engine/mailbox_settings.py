@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from heron.connectors.base import Connector, Delegation, ForwardRule, Operation
@@ -575,16 +575,36 @@ class Evidence:
         )
 
 
+EVIDENCE_TYPES = (
+    "inbox_rule.changed",
+    "mailbox.forwarding_set",
+    "mailbox.delegation_added",
+    "user.sign_in_failed",
+    "alert.m365",
+)
+EVIDENCE_DAYS = timedelta(days=30)
+
+
 def audit_evidence(
     session: Session, investigation_id: int, address: str, org: frozenset[str]
 ) -> Evidence:
     """Forwarding and delegation changes in the audit events of the
     investigation's alerts, for this mailbox."""
     found = Evidence()
-    events = session.scalars(
-        select(m.EventRecord)
+    first = session.scalar(
+        select(func.min(m.EventRecord.occurred_at))
         .join(m.Alert, m.Alert.event_id == m.EventRecord.id)
         .where(m.Alert.investigation_id == investigation_id)
+    )
+    since = (first or utcnow()) - EVIDENCE_DAYS
+    # Every audit record about the mailbox from a while before the case opened,
+    # those folded into an alert's count included.
+    events = session.scalars(
+        select(m.EventRecord)
+        .where(
+            m.EventRecord.type.in_(EVIDENCE_TYPES),
+            m.EventRecord.occurred_at >= since,
+        )
         .order_by(m.EventRecord.id)
     )
     for event in events:
@@ -599,7 +619,7 @@ def audit_evidence(
                     for t in fields.get(key, []) or []
                 }
             )
-            if not targets or user not in (address, ""):
+            if not targets or user != address:
                 continue
             found.forwards.append(
                 {
@@ -611,7 +631,11 @@ def audit_evidence(
                     + (" and deletes it" if fields.get("delete") else ""),
                 }
             )
-        elif kind == "mailbox.delegation_added" and fields.get("grantee"):
+        elif (
+            kind == "mailbox.delegation_added"
+            and fields.get("grantee")
+            and user == address
+        ):
             found.delegations.append(
                 {
                     "grantee": str(fields["grantee"]),

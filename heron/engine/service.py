@@ -64,7 +64,13 @@ from heron.errors import (
     MailParseError,
     NotFoundError,
 )
-from heron.ingest.audit import AuditBatch, AuditRecord, parse_audit, read_audit
+from heron.ingest.audit import (
+    AuditBatch,
+    AuditRecord,
+    parse_audit,
+    read_audit,
+    record_key,
+)
 from heron.ingest.clicks import read_clicks
 from heron.intel.dns_records import record_source
 from heron.intel.feeds import load_feeds
@@ -1056,7 +1062,16 @@ class Heron:
                 if opened and policies and self._would_open(session, event):
                     return touched
                 for policy in policies:
-                    if self._aggregated(session, policy, event):
+                    folded = self._aggregated(session, policy, event)
+                    if folded is not None:
+                        # A further event of an alert: its investigation reads the
+                        # mailbox and the records again.
+                        if folded.investigation_id is not None:
+                            case = session.get(m.Investigation, folded.investigation_id)
+                            if case is not None and case.status in OPEN_STATUSES:
+                                case.status = InvestigationStatus.QUEUED.value
+                                if case.id not in touched:
+                                    touched.append(case.id)
                         continue
                     if not policy.playbook:
                         self._record_alert(session, policy, event)
@@ -1094,6 +1109,8 @@ class Heron:
             return True
         fields = event.payload.get("fields", {})
         if policy.condition == "named":
+            if event.type == policy.event_type and event.type != "alert.m365":
+                return True  # heron's own finding of what Microsoft's alert names
             return str(fields.get("alert", "")).lower() == policy.name.lower()
         if policy.condition in ("zap_phish", "zap_malware"):
             if event.type == policy.event_type:  # heron's own finding after delivery
@@ -1117,11 +1134,11 @@ class Heron:
 
     def _aggregated(
         self, session: Session, policy: AlertPolicy, event: m.EventRecord
-    ) -> bool:
+    ) -> m.Alert | None:
         """Fold the event into an alert of the same policy about the same
-        entities raised within the aggregation window; True when it was."""
+        entities raised within the aggregation window; that alert, if any."""
         if not event.entities.get("items") or not policy.aggregates:
-            return False
+            return None
         since = utcnow() - self.settings.alert_aggregation
         earlier = session.scalars(
             select(m.Alert)
@@ -1136,8 +1153,8 @@ class Heron:
         for alert in earlier:
             if sorted(map(tuple, alert.entities.get("items", []))) == key:
                 alert.count += 1
-                return True
-        return False
+                return alert
+        return None
 
     def _record_alert(
         self, session: Session, policy: AlertPolicy, event: m.EventRecord
@@ -2298,15 +2315,25 @@ def _audit_event(record: AuditRecord) -> Event:
     # The mailbox the record is about: the one a forwarding or delegation changed,
     # else the account that acted. Accounts with spaces are services, not people.
     mailbox = str(record.fields.get("mailbox") or record.user).strip().lower()
-    if mailbox and len(mailbox) <= 320 and not any(c.isspace() for c in mailbox):
+    if (
+        mailbox
+        and len(mailbox) <= 320
+        and not any(c.isspace() or c in "/\\" for c in mailbox)
+    ):
         entities.append(EntityRef(EntityType.MAILBOX, mailbox))
     address = str(record.fields.get("ip", ""))
     if address and is_ip(address):
         entities.append(EntityRef(EntityType.IP, address))
     raw = json.dumps(record.raw, default=str, sort_keys=True)
-    # A record without an id is named by its content, so that ingesting it again
-    # stores nothing twice.
-    ident = record.id or hashlib.sha256(raw.encode()).hexdigest()[:32]
+    # A record is named by its content, so that ingesting it again stores nothing
+    # twice; a Microsoft 365 alert by its alert id, so that the records of its
+    # life (triggered, updated, resolved) make one event.
+    alert_id = str(record.fields.get("alert_id") or "")
+    source = (
+        f"audit:alert:{alert_id}"[:255]
+        if alert_id
+        else f"audit:{record.source}:{record_key(record)[:48]}"
+    )
     clicked = {}
     url = record.fields.get("url") or record.fields.get("Url")
     if record.kind == post_delivery.CLICK_EVENT and url:
@@ -2320,8 +2347,7 @@ def _audit_event(record: AuditRecord) -> Event:
     return Event(
         record.kind,
         record.occurred_at,
-        f"audit:{record.source}#{ident}#{record.occurred_at.isoformat()}#"
-        f"{record.operation}"[:255],
+        source,
         tuple(entities),
         {
             "operation": record.operation,

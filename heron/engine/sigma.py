@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import regex
 import yaml
 from sigma.conditions import (
     ConditionAND,
@@ -57,11 +57,18 @@ from sigma.types import (
     SigmaString,
 )
 
+from heron.domain.playbooks import PLAYBOOKS
 from heron.domain.policies import AlertPolicy
 
 log = logging.getLogger(__name__)
 
-PRODUCTS = ("m365", "azure")
+# The records heron reads are Microsoft 365's; Azure AD's sign-in and audit logs
+# are other records, which no rule over them would ever match here.
+PRODUCTS = ("m365",)
+# A pattern that has not matched in this long is taken as no match (a rule's
+# regular expression may backtrack without end).
+MATCH_SECONDS = 0.05
+MAX_VALUE = 64 * 1024
 SEVERITIES = {
     "informational": "informational",
     "low": "low",
@@ -157,11 +164,17 @@ def _policy(path: Path, text: str) -> SigmaPolicy | Skipped:
         _check(tree)
     except Unevaluable as exc:
         return Skipped(str(path), title, f"cannot be evaluated: {exc}")
+    except RecursionError:
+        return Skipped(str(path), title, "its condition is nested too deeply")
     except (SigmaError, ValueError, TypeError, AttributeError) as exc:
         return Skipped(str(path), title, f"its condition cannot be parsed: {exc}")
     level = str(rule.level.name if rule.level else "medium").lower()
     custom = rule.custom_attributes or {}
     playbook = str(custom.get("heron_playbook", "compromised-user"))
+    if playbook and playbook not in PLAYBOOKS:
+        return Skipped(
+            str(path), title, f"names a playbook heron does not have: {playbook[:80]}"
+        )
     return SigmaPolicy(
         AlertPolicy(
             name=title,
@@ -233,7 +246,9 @@ def field_values(record: dict[str, Any], name: str) -> list[Any]:
         if record.get("Workload") == "SecurityComplianceCenter" and record.get("Name"):
             return [record["Name"]]
         return [record.get("Operation")] if "Operation" in record else []
-    if key == "status" and "status" not in {k.lower() for k in record}:
+    if key == "status" and (
+        "ResultStatus" in record or "status" not in {k.lower() for k in record}
+    ):
         status = str(record.get("ResultStatus", "")).lower()
         if not status:
             return []
@@ -263,13 +278,24 @@ def _leaves(value: Any) -> Iterator[Any]:
 def _equals(expected: Any, value: Any) -> bool:
     if value is None:
         return False
-    if isinstance(expected, SigmaString):
-        return bool(_regex(expected).fullmatch(str(value)))
-    if isinstance(expected, SigmaRegularExpression):
-        flags = (
-            re.IGNORECASE if "i" in {f.name.lower()[:1] for f in expected.flags} else 0
-        )
-        return bool(re.search(str(expected.regexp), str(value), flags))
+    text = str(value)[:MAX_VALUE]
+    try:
+        if isinstance(expected, SigmaString):
+            return bool(_regex(expected).fullmatch(text, timeout=MATCH_SECONDS))
+        if isinstance(expected, SigmaRegularExpression):
+            flags = (
+                regex.IGNORECASE
+                if "i" in {f.name.lower()[:1] for f in expected.flags}
+                else 0
+            )
+            return bool(
+                regex.search(str(expected.regexp), text, flags, timeout=MATCH_SECONDS)
+            )
+    except TimeoutError:
+        log.warning("a sigma pattern ran out of time on a value; taken as no match")
+        return False
+    except regex.error:
+        return False
     if isinstance(expected, SigmaNumber):
         try:
             return float(value) == float(expected.number)
@@ -279,7 +305,7 @@ def _equals(expected: Any, value: Any) -> bool:
         return str(value).lower() == str(expected.boolean).lower()
     if isinstance(expected, SigmaCIDRExpression):
         try:
-            return ipaddress.ip_address(str(value)) in expected.network
+            return ipaddress.ip_address(_without_port(str(value))) in expected.network
         except ValueError:
             return False
     if isinstance(expected, SigmaCompareExpression):
@@ -298,14 +324,23 @@ def _equals(expected: Any, value: Any) -> bool:
     return False
 
 
-_REGEX_CACHE: dict[str, re.Pattern[str]] = {}
+_REGEX_CACHE: dict[str, Any] = {}
 
 
-def _regex(value: SigmaString) -> re.Pattern[str]:
+def _regex(value: SigmaString) -> Any:
     """The string as a case-insensitive pattern (Sigma strings are)."""
     text = str(value.to_regex().regexp)
     pattern = _REGEX_CACHE.get(text)
     if pattern is None:
-        pattern = re.compile(text, re.IGNORECASE | re.DOTALL)
+        pattern = regex.compile(text, regex.IGNORECASE | regex.DOTALL)
         _REGEX_CACHE[text] = pattern
     return pattern
+
+
+def _without_port(text: str) -> str:
+    text = text.strip()
+    if text.startswith("[") and "]" in text:
+        return text[1 : text.index("]")]
+    if text.count(":") == 1:
+        return text.split(":", 1)[0]
+    return text

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import hashlib
 import io
 import json
 import re
@@ -83,6 +84,8 @@ def parse_audit(text: str, name: str = "input") -> AuditBatch:
     """Every record in ``text``: a JSON array, an object, JSON Lines or CSV."""
     batch = AuditBatch()
     seen: set[str] = set()
+    ids: dict[str, str] = {}
+    repeated = 0
     zoneless = 0
     for where, item in _items(text, name, batch):
         if not isinstance(item, dict):
@@ -90,28 +93,42 @@ def parse_audit(text: str, name: str = "input") -> AuditBatch:
             continue
         try:
             record, assumed_utc = normalise(item)
-        except (TypeError, ValueError, AttributeError) as exc:
-            batch.warnings.append(f"{where}: record not understood: {exc}")
+        except (TypeError, ValueError, AttributeError, RecursionError) as exc:
+            batch.warnings.append(f"{where}: record not understood: {str(exc)[:200]}")
             continue
         zoneless += assumed_utc
         # By id; with the time and operation too, since anonymised exports give
         # different records one placeholder id.
-        key = (
-            f"{record.source}#{record.id}#{record.occurred_at.isoformat()}#"
-            f"{record.operation}"
-            if record.id
-            else ""
-        )
-        if key and key in seen:
+        # A record repeated whole is a duplicate. The same id with other content
+        # is kept, with a warning: exports reuse placeholder ids.
+        key = record_key(record)
+        if key in seen:
             batch.duplicates += 1
             continue
         seen.add(key)
+        if record.id and record.id in ids and ids[record.id] != key:
+            repeated += 1
+        ids.setdefault(record.id, key)
         batch.records.append(record)
     if zoneless:
         batch.warnings.append(
             f"{name}: {zoneless} record(s) give their time without a zone; read as UTC"
         )
+    if repeated:
+        batch.warnings.append(
+            f"{name}: {repeated} record(s) reuse an earlier record's id with other "
+            "content; both kept"
+        )
     return batch
+
+
+def record_key(record: AuditRecord) -> str:
+    """What names a record across files and runs: its source, id, time, operation
+    and content, hashed to a fixed length."""
+    content = json.dumps(record.raw, sort_keys=True, default=str)
+    whole = f"{record.source}\x1f{record.id}\x1f{record.occurred_at.isoformat()}"
+    whole += f"\x1f{record.operation}\x1f{content}"
+    return hashlib.sha256(whole.encode("utf-8", "replace")).hexdigest()
 
 
 def _items(text: str, name: str, batch: AuditBatch) -> Iterator[tuple[str, Any]]:
@@ -123,6 +140,10 @@ def _items(text: str, name: str, batch: AuditBatch) -> Iterator[tuple[str, Any]]
             whole = json.loads(stripped)
         except json.JSONDecodeError:
             whole = None
+        except RecursionError:
+            whole = None  # read line by line: one deep record costs only itself
+        if isinstance(whole, dict) and isinstance(whole.get("value"), list):
+            whole = whole["value"]  # a Graph or OData listing around its records
         if isinstance(whole, list):
             for index, item in enumerate(whole):
                 yield f"{name}[{index}]", item
@@ -131,33 +152,55 @@ def _items(text: str, name: str, batch: AuditBatch) -> Iterator[tuple[str, Any]]
             yield name, whole
             return
         for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
+            # JSON Lines; or a cut JSON array written one record a line.
+            entry = line.strip().removeprefix("[").removesuffix("]").strip()
+            entry = entry.removesuffix(",").strip()
+            if not entry:
                 continue
             try:
-                yield f"{name}:{number}", json.loads(line)
+                yield f"{name}:{number}", json.loads(entry)
             except json.JSONDecodeError as exc:
                 batch.warnings.append(
                     f"{name}:{number}: not JSON, truncated or broken ({exc.msg})"
                 )
+            except RecursionError:
+                batch.warnings.append(f"{name}:{number}: nested too deeply to read")
         return
     yield from _csv_items(text, name, batch)
 
 
 def _csv_items(text: str, name: str, batch: AuditBatch) -> Iterator[tuple[str, Any]]:
+    csv.field_size_limit(MAX_FILE)  # an AuditData cell may be large
     reader = csv.DictReader(io.StringIO(text))
-    columns = {c.lower(): c for c in reader.fieldnames or []}
+    try:
+        columns = {c.lower(): c for c in reader.fieldnames or []}
+    except csv.Error as exc:
+        batch.warnings.append(f"{name}: neither JSON nor a readable CSV ({exc})")
+        return
     data_column = columns.get("auditdata")
     if data_column is None:
         batch.warnings.append(
             f"{name}: neither JSON nor an audit-log CSV export (no AuditData column)"
         )
         return
-    for number, row in enumerate(reader, start=2):
+    rows = iter(reader)
+    number = 1
+    while True:
+        number += 1
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            batch.warnings.append(f"{name}:{number}: the CSV breaks off here ({exc})")
+            return
         cell = row.get(data_column) or ""
         try:
             yield f"{name}:{number}", json.loads(cell)
         except json.JSONDecodeError as exc:
             batch.warnings.append(f"{name}:{number}: AuditData is not JSON ({exc.msg})")
+        except RecursionError:
+            batch.warnings.append(f"{name}:{number}: nested too deeply to read")
 
 
 def decode_nested(value: Any, depth: int = 0) -> Any:
@@ -174,11 +217,12 @@ def decode_nested(value: Any, depth: int = 0) -> Any:
         if len(text) >= 2 and text[0] in "[{" and text[-1] in "]}":
             try:
                 return decode_nested(json.loads(text), depth + 1)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 pass
             try:
                 literal = ast.literal_eval(text)
-            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                json.dumps(literal)  # only what JSON can hold: no tuple keys, bytes
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
                 return value
             if isinstance(literal, (list, dict)):
                 return decode_nested(literal, depth + 1)
@@ -237,25 +281,23 @@ def _management(record: dict[str, Any]) -> tuple[AuditRecord, bool]:
         or "delivertomailboxandforward" in params
     ):
         kind = "mailbox.forwarding_set"
-        targets = [
-            _strip_smtp(params.get(k, ""))
-            for k in ("forwardingsmtpaddress", "forwardingaddress")
-        ]
+        targets = sorted(
+            {
+                t
+                for k in ("forwardingsmtpaddress", "forwardingaddress")
+                for t in _addresses(params.get(k))
+            }
+        )
         fields |= {
-            "forward_to": [t for t in targets if t],
+            "forward_to": targets,
             "keeps_copy": str(params.get("delivertomailboxandforward", "")).lower()
             == "true",
-            "mailbox": _address_or_name(
-                params.get("identity") or record.get("ObjectId")
-            )
-            or user,
+            "mailbox": _mailbox(params.get("identity"), record.get("ObjectId"), user),
         }
     elif op in DELEGATION_OPERATIONS:
         kind = "mailbox.delegation_added"
         fields |= {
-            "mailbox": _address_or_name(
-                params.get("identity") or record.get("ObjectId")
-            ),
+            "mailbox": _mailbox(params.get("identity"), record.get("ObjectId"), user),
             "grantee": _address_or_name(params.get("user") or params.get("trustee")),
             "rights": params.get("accessrights", ""),
         }
@@ -264,9 +306,7 @@ def _management(record: dict[str, Any]) -> tuple[AuditRecord, bool]:
         found = record.get("Data")
         data: dict[str, Any] = found if isinstance(found, dict) else {}
         fields |= {
-            "reporter": _address_or_name(
-                data.get("f3u") or data.get("Reporter") or user
-            ),
+            "reporter": _alert_subject(record, data) or user,
             "alert": record.get("Name", ""),
             "alert_id": record.get("AlertId", ""),
         }
@@ -302,7 +342,8 @@ def _management(record: dict[str, Any]) -> tuple[AuditRecord, bool]:
             "severity": record.get("Severity", ""),
         }
         # The alert's subject, not the service account that raised it.
-        user = _address_or_name(data.get("f3u") or data.get("AffectedUser")) or user
+        user = _alert_subject(record, data) or user
+        fields["alert_id"] = record.get("AlertId", "")
     else:
         kind = "audit.other"
     moment, zoneless = _time(record.get("CreationTime"))
@@ -310,7 +351,7 @@ def _management(record: dict[str, Any]) -> tuple[AuditRecord, bool]:
         AuditRecord(
             kind,
             "management-activity",
-            str(record.get("Id", "")),
+            str(record.get("Id") or ""),
             moment,
             user,
             operation,
@@ -509,7 +550,10 @@ def _guess_table(row: dict[str, Any]) -> str:
 
 
 def _parameters(value: Any) -> dict[str, Any]:
-    """``[{"Name": ..., "Value": ...}]`` as a dict with lower-case names."""
+    """``[{"Name": ..., "Value": ...}]`` (or a plain mapping) as a dict with
+    lower-case names."""
+    if isinstance(value, dict):
+        return {str(k).lower(): v for k, v in value.items()}
     if not isinstance(value, list):
         return {}
     found = {}
@@ -524,6 +568,32 @@ def _addresses(value: Any) -> list[str]:
         return []
     text = value if isinstance(value, str) else json.dumps(value, default=str)
     return sorted({_strip_smtp(a).lower() for a in _ADDRESS.findall(text)})
+
+
+def _mailbox(identity: Any, object_id: Any, user: str) -> str:
+    """The mailbox a change was made to: its identity when that is an address,
+    else the acting user's address (an identity may be an Exchange path)."""
+    for candidate in (identity, object_id):
+        text = _address_or_name(candidate)
+        if "@" in text and "/" not in text:
+            return text
+    return user
+
+
+def _alert_subject(record: dict[str, Any], data: dict[str, Any]) -> str:
+    """The user a Security & Compliance alert is about: the first address among
+    the fields Microsoft puts it in."""
+    for candidate in (
+        data.get("f3u"),
+        data.get("AffectedUser"),
+        data.get("eid"),
+        record.get("AlertEntityId"),
+        record.get("ObjectId"),
+    ):
+        text = _address_or_name(candidate)
+        if "@" in text and not any(c.isspace() for c in text):
+            return text
+    return ""
 
 
 def _strip_smtp(value: Any) -> str:
@@ -551,7 +621,10 @@ def _time(value: Any) -> tuple[datetime, bool]:
     text = str(value or "").strip()
     millis = re.fullmatch(r"/Date\((\d+)\)/", text)
     if millis:
-        return datetime.fromtimestamp(int(millis.group(1)) / 1000, UTC), False
+        try:
+            return datetime.fromtimestamp(int(millis.group(1)) / 1000, UTC), False
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"time out of range: {text[:40]}") from None
     if not text:
         raise ValueError("no time")
     if text.endswith("Z"):
@@ -564,7 +637,10 @@ def _time(value: Any) -> tuple[datetime, bool]:
     moment = datetime.fromisoformat(text.replace(" ", "T", 1))
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC), True
-    return moment.astimezone(UTC), False
+    try:
+        return moment.astimezone(UTC), False
+    except OverflowError:
+        raise ValueError(f"time out of range: {text[:40]}") from None
 
 
 def _mail_fields(record: dict[str, Any]) -> dict[str, Any]:

@@ -119,3 +119,45 @@ def test_a_corpus_rule_raises_its_alert_from_an_ingested_record(
         assert raised[title]["investigation_id"] in touched
     finally:
         heron.close()
+
+
+def test_a_backtracking_pattern_ends_and_status_maps_from_result_status(tmp_path):
+    rule = policy(
+        INBOX_RULE.replace(
+            "        Operation:\n            - 'New-InboxRule'\n            - 'Set-InboxRule'\n",
+            "        UserId|re: '^(a+)+$'\n",
+        ),
+        tmp_path,
+    )
+    hostile = {**RULE, "UserId": "a" * 40 + "!"}
+    assert not rule.matches(hostile)  # ends: the pattern runs out of time
+    status = policy(
+        """
+title: Restricted
+level: high
+logsource: {product: m365, service: threat_management}
+detection:
+    selection: {eventName: 'User restricted from sending email', status: success}
+    condition: selection
+""",
+        tmp_path,
+    )
+    alert = {
+        "Workload": "SecurityComplianceCenter",
+        "Operation": "AlertTriggered",
+        "Name": "User restricted from sending email",
+        "Status": "Active",
+        "ResultStatus": "Succeeded",
+    }
+    assert status.matches(alert)
+
+
+def test_a_rule_naming_an_unknown_playbook_or_nested_too_deeply_is_listed(tmp_path):
+    (tmp_path / "a.yml").write_text(INBOX_RULE + "heron_playbook: nowhere\n")
+    (tmp_path / "b.yml").write_text(
+        INBOX_RULE.replace("selection and not filter", "not " * 400 + "selection")
+    )
+    rules, skipped = sigma.load([tmp_path])
+    assert rules == []
+    reasons = " ".join(s.reason for s in skipped)
+    assert "playbook heron does not have" in reasons
