@@ -13,7 +13,7 @@ recommendations for a person where it cannot.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -24,9 +24,11 @@ from heron.connectors.base import Connector, Delegation, ForwardRule, Operation
 from heron.domain.entities import EntityRef, EntityType, Event, Finding
 from heron.domain.names import is_outside
 from heron.domain.verdicts import Severity, Verdict
+from heron.engine import clusters
 from heron.errors import HeronError
 from heron.store import models as m
 from heron.store import repository as repo
+from heron.store.explorer import ExploreQuery
 from heron.store.models import utcnow
 
 if TYPE_CHECKING:
@@ -263,6 +265,8 @@ def investigate(heron: Heron, investigation_id: int) -> None:
             "completed",
             f"investigation verdict {overall.value}",
         )
+        for address in mailboxes:
+            sent_mail_cluster(heron, session, investigation_id, address)
         for address, verdict in zip(mailboxes, verdicts, strict=True):
             _propose(
                 heron,
@@ -548,6 +552,55 @@ def _propose(
             ]
         ),
     )
+
+
+def sent_mail_cluster(
+    heron: Heron, session: Session, investigation_id: int, address: str
+) -> clusters.Built | None:
+    """The copies of the user's sent mail in the mailboxes heron knows (a
+    compromised account often writes to colleagues), stored as a cluster of the
+    investigation; a soft delete of them is proposed when the cluster is
+    malicious."""
+    if "@" not in address:
+        return None
+    rules = heron._cluster_rules()
+    spec = clusters.Spec(
+        clusters.SIMILARITY,
+        "sender",
+        address,
+        ExploreQuery(sender=address, exclude_mailboxes=rules.excluded),
+    )
+    query = replace(spec.query, since=utcnow() - rules.lookback)
+    built = clusters.run(
+        session,
+        investigation_id,
+        spec,
+        query,
+        rules,
+        source_message="",
+        original=Verdict.UNKNOWN,
+        known_bad=set(),
+    )
+    row = built.row
+    repo.add_log(
+        session,
+        investigation_id,
+        "Cluster the user's sent mail",
+        "completed" if row.copies else "nothing found",
+        f"{row.copies} cop(ies) of {row.messages} message(s) from {address} in "
+        f"mailboxes heron knows; the cluster is {row.verdict}",
+    )
+    if row.verdict == Verdict.MALICIOUS.value:
+        notes: list[str] = []
+        heron._propose_cluster_delete(
+            session,
+            investigation_id,
+            built,
+            utcnow() + heron.settings.action_expiry,
+            notes,
+            {},
+        )
+    return built
 
 
 @dataclass

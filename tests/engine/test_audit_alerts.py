@@ -274,3 +274,34 @@ def test_a_malware_zap_record_raises_the_file_removed_alert(heron, tmp_path):
     assert policies == [
         "Email messages containing malicious file removed after delivery"
     ]
+
+
+def test_the_compromised_user_s_sent_mail_in_colleagues_mailboxes_is_a_cluster(
+    heron, tmp_path
+):
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+
+    from heron.store.models import utcnow
+
+    for n, colleague in enumerate(("cat", "dan", "eve")):
+        root = tmp_path / "maildirs" / f"{colleague}@example.org"
+        for sub in ("cur", "new", "tmp"):
+            (root / sub).mkdir(parents=True)
+        mail = EmailMessage()
+        mail["From"] = "Ben <ben@example.org>"
+        mail["To"] = f"{colleague}@example.org"
+        mail["Subject"] = "Please review the attached invoice"
+        mail["Message-ID"] = f"<sent{n}@example.org>"
+        mail["Date"] = format_datetime(utcnow())
+        mail.set_content("Review it here today: https://invoice-portal.test/x\n")
+        (root / "cur" / f"{n}.host:2,S").write_bytes(mail.as_bytes())
+    heron.ingest(sorted((tmp_path / "maildirs").iterdir()))
+    ingest(heron, tmp_path, [RESTRICTED])
+    (investigation_id,) = heron.process()
+    with heron.store.session() as session:
+        found = {c["key"]: c for c in views.clusters_of(session, investigation_id)}
+        case = views.investigation_detail(session, investigation_id)
+    assert found["sender"]["value"] == "ben@example.org"
+    assert found["sender"]["copies"] == 3
+    assert any(e["step"] == "Cluster the user's sent mail" for e in case["log"])
