@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -41,6 +40,7 @@ from heron.connectors.base import (
     OutcomeStatus,
 )
 from heron.connectors.secrets import read_secret
+from heron.connectors.tokens import TokenSource, client_credentials
 from heron.domain.verdicts import Location
 from heron.errors import ConnectorError
 
@@ -62,8 +62,6 @@ _FOLDER_LOCATIONS = (
 RETRIES = 3
 MAX_WAIT = 30.0
 MAX_PAGES = 100
-
-TokenSource = Callable[[], str]
 
 
 class GraphConnector(Connector):
@@ -102,44 +100,20 @@ class GraphConnector(Connector):
         self._http.close()
 
     def _msal_token(self) -> TokenSource:
-        """Tokens by the client-credentials flow. msal is reached on the first
-        call, not when the connector is built, so that a tenant out of reach
-        breaks only the operations that need it."""
         secret = read_secret(
             f"connector {self.settings.name}",
             self.settings.secret_env,
             self.settings.secret_file,
         )
-        app: Any = None
-
-        def token() -> str:
-            nonlocal app
-            try:
-                if app is None:
-                    import msal
-
-                    app = msal.ConfidentialClientApplication(
-                        self.settings.client_id,
-                        authority=f"{self.settings.authority.rstrip('/')}/"
-                        f"{self.settings.tenant_id}",
-                        client_credential=secret,
-                    )
-                result = app.acquire_token_for_client(
-                    scopes=["https://graph.microsoft.com/.default"]
-                )
-            except Exception as exc:  # msal and requests raise their own kinds
-                raise ConnectorError(
-                    f"{self.name}: no Graph token from {self.settings.authority}: "
-                    f"{type(exc).__name__}: {str(exc)[:200]}"
-                ) from None
-            if "access_token" not in result:
-                raise ConnectorError(
-                    f"{self.name}: no Graph token: {result.get('error', '?')}: "
-                    f"{str(result.get('error_description', ''))[:200]}"
-                )
-            return str(result["access_token"])
-
-        return token
+        return client_credentials(
+            self.name,
+            what="Graph token",
+            tenant_id=self.settings.tenant_id,
+            client_id=self.settings.client_id,
+            secret=secret,
+            authority=self.settings.authority,
+            scope="https://graph.microsoft.com/.default",
+        )
 
     # -- HTTP ------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ import httpx
 from heron.config import ManagementApiSettings
 from heron.connectors.base import Connector, Operation
 from heron.connectors.secrets import read_secret
+from heron.connectors.tokens import TokenSource, client_credentials
 from heron.errors import ConnectorError
 
 log = logging.getLogger(__name__)
@@ -61,41 +62,21 @@ class ManagementApiConnector(Connector):
     def close(self) -> None:
         self._http.close()
 
-    def _msal_token(self) -> Callable[[], str]:
+    def _msal_token(self) -> TokenSource:
         secret = read_secret(
             f"connector {self.settings.name}",
             self.settings.secret_env,
             self.settings.secret_file,
         )
-        app: Any = None
-
-        def token() -> str:
-            nonlocal app
-            try:
-                if app is None:
-                    import msal
-
-                    app = msal.ConfidentialClientApplication(
-                        self.settings.client_id,
-                        authority=f"{self.settings.authority.rstrip('/')}/"
-                        f"{self.settings.tenant_id}",
-                        client_credential=secret,
-                    )
-                result = app.acquire_token_for_client(
-                    scopes=["https://manage.office.com/.default"]
-                )
-            except Exception as exc:  # msal and requests raise their own kinds
-                raise ConnectorError(
-                    f"{self.name}: no token: {type(exc).__name__}: {str(exc)[:200]}"
-                ) from None
-            if "access_token" not in result:
-                raise ConnectorError(
-                    f"{self.name}: no token: {result.get('error', '?')}: "
-                    f"{str(result.get('error_description', ''))[:200]}"
-                )
-            return str(result["access_token"])
-
-        return token
+        return client_credentials(
+            self.name,
+            what="Management API token",
+            tenant_id=self.settings.tenant_id,
+            client_id=self.settings.client_id,
+            secret=secret,
+            authority=self.settings.authority,
+            scope="https://manage.office.com/.default",
+        )
 
     def _get(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         if not url.startswith(self.settings.api_url):

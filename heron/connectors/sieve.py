@@ -58,25 +58,18 @@ def forwards(
         commands = _redirects(parse(name, text))
     except ConnectorError as exc:
         return _unparsed_forwards(mailbox, name, text, org_domains, active, str(exc))
-    found = []
-    for index, command in enumerate(commands):
-        target = _address(command)
-        keeps = "copy" in command.arguments
-        found.append(
-            ForwardRule(
-                mailbox=mailbox,
-                ident=f"sieve:{name}:{index}",
-                kind="redirect",
-                targets=(target,),
-                external=(target,) if is_external(target, org_domains) else (),
-                enabled=active,
-                keeps_copy=keeps,
-                description=f"sieve script {name!r}"
-                + (" (active)" if active else " (not active)")
-                + f": redirect{' :copy' if keeps else ''} to {target}",
-            )
+    return [
+        _rule(
+            mailbox,
+            name,
+            f"{index}",
+            _address(c),
+            "copy" in c.arguments,
+            org_domains,
+            active,
         )
-    return found
+        for index, c in enumerate(commands)
+    ]
 
 
 def _unparsed_forwards(
@@ -87,24 +80,44 @@ def _unparsed_forwards(
     active: bool,
     why: str,
 ) -> list[ForwardRule]:
-    found = []
-    for index, (target, keeps) in enumerate(_redirects_by_shape(text)):
-        found.append(
-            ForwardRule(
-                mailbox=mailbox,
-                ident=f"sieve:{name}:unparsed:{index}",
-                kind="redirect",
-                targets=(target,),
-                external=(target,) if is_external(target, org_domains) else (),
-                enabled=active,
-                keeps_copy=keeps,
-                description=f"sieve script {name!r}"
-                + (" (active)" if active else " (not active)")
-                + f": redirect{' :copy' if keeps else ''} to {target} (found by its "
-                f"shape: {why})",
-            )
+    return [
+        _rule(
+            mailbox,
+            name,
+            f"unparsed:{index}",
+            target,
+            keeps,
+            org_domains,
+            active,
+            note=f" (found by its shape: {why})",
         )
-    return found
+        for index, (target, keeps) in enumerate(_redirects_by_shape(text))
+    ]
+
+
+def _rule(
+    mailbox: str,
+    name: str,
+    place: str,
+    target: str,
+    keeps: bool,
+    org_domains: frozenset[str],
+    active: bool,
+    note: str = "",
+) -> ForwardRule:
+    """One redirect of script ``name`` as a forwarding rule of ``mailbox``."""
+    return ForwardRule(
+        mailbox=mailbox,
+        ident=f"sieve:{name}:{place}",
+        kind="redirect",
+        targets=(target,),
+        external=(target,) if is_external(target, org_domains) else (),
+        enabled=active,
+        keeps_copy=keeps,
+        description=f"sieve script {name!r}"
+        + (" (active)" if active else " (not active)")
+        + f": redirect{' :copy' if keeps else ''} to {target}{note}",
+    )
 
 
 def _redirects_by_shape(text: str) -> list[tuple[str, bool]]:

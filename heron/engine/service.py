@@ -498,14 +498,7 @@ class Heron:
         batch: list[_Pending] = []
 
         def keep(state: dict[str, Any]) -> None:
-            def save(session: Session) -> None:
-                row = session.get(m.SyncState, (connector.name, mailbox))
-                if row is None:
-                    row = m.SyncState(connector=connector.name, mailbox=mailbox)
-                    session.add(row)
-                row.state, row.updated_at = state, utcnow()
-
-            self.store.retrying(save)
+            self._keep_state(connector.name, mailbox, state)
 
         reached = state
         try:
