@@ -167,6 +167,79 @@ ConnectorSettings = Annotated[
 ]
 
 
+# What heron notifies about; a webhook lists the ones it wants.
+NOTIFICATION_EVENTS = ("actions.pending", "investigation.finished")
+
+
+class WebhookSettings(BaseModel):
+    """A receiver of heron's notifications, signed with HMAC-SHA256."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(pattern=r"^https?://", max_length=2000)
+    secret_env: str = ""
+    secret_file: Path | None = None
+    events: list[str] = Field(
+        default_factory=lambda: list(NOTIFICATION_EVENTS),
+        description="Which notifications it receives",
+    )
+    timeout: float = Field(10.0, gt=0, le=120)
+
+    @field_validator("events")
+    @classmethod
+    def _known_events(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(NOTIFICATION_EVENTS))
+        if unknown:
+            raise ValueError(
+                f"unknown events {unknown}; known: {list(NOTIFICATION_EVENTS)}"
+            )
+        return value
+
+
+class SmtpSettings(BaseModel):
+    """The mail server heron sends notifications and reporter feedback through."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field(min_length=1, max_length=253)
+    port: int = Field(587, ge=1, le=65535)
+    tls: Literal["implicit", "starttls", "none"] = "starttls"
+    ca_file: Path | None = None
+    username: str = ""
+    password_env: str = ""
+    password_file: Path | None = None
+    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)
+    timeout: float = Field(30.0, gt=0, le=300)
+
+
+# The fields a feedback template may use.
+_FEEDBACK_FIELDS = {
+    "subject": "",
+    "reported_at": "",
+    "verdict": "",
+    "outcome": "",
+    "investigation_id": "",
+    "reporter": "",
+}
+# Scheduled jobs of `heron serve` and their default intervals, in minutes.
+DEFAULT_SCHEDULE = {
+    "process": 1.0,
+    "poll": 5.0,
+    "rescan": 60.0,
+    "intel": 60.0,
+    "expire": 5.0,
+    "clusters": 30.0,
+    "notify": 1.0,
+    "feed": 1.0,
+    "retention": 1440.0,
+}
+DEFAULT_FEEDBACK_SUBJECT = "Your report: {subject}"
+DEFAULT_FEEDBACK_BODY = (
+    'Thank you for reporting the message "{subject}" ({reported_at}).\n\n'
+    "The security team's investigation is finished: {outcome}\n"
+)
+
+
 class Settings(BaseSettings):
     """heron's settings. Read them with ``load_settings``."""
 
@@ -303,9 +376,60 @@ class Settings(BaseSettings):
         description="Mail systems heron reads and acts on ([[connectors]] tables, or "
         "JSON in HERON_CONNECTORS); see docs/connectors.md",
     )
-    purge_approvers: Annotated[list[str], NoDecode] = Field(
+    two_person_rule: bool = Field(
+        False,
+        description="Whoever started an investigation or proposed an action may not "
+        "approve it",
+    )
+    local_users: dict[str, str] = Field(
+        default_factory=dict,
+        description="The heron user each login of this machine acts as on the command "
+        "line, when HERON_TOKEN is not set",
+    )
+    tenant_id: str = Field(
+        "",
+        description="The organisation's GUID in the activity feed's paths and records; "
+        "default: one derived from the first organisation domain",
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8080",
+        pattern=r"^https?://",
+        description="Where people reach heron's API: links in records and mail",
+    )
+    api_max_body_bytes: int = Field(
+        50 * 1024 * 1024,
+        ge=1024,
+        le=1024**3,
+        description="The largest request body the API reads",
+    )
+    webhooks: list[WebhookSettings] = Field(default_factory=list)
+    smtp: SmtpSettings | None = None
+    feed_webhook_urls: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="People who may approve a hard delete, which cannot be undone",
+        description="Addresses (prefixes) an activity-feed subscription may name as its "
+        "webhook; none by default, so a subscription cannot make heron call anywhere",
+    )
+    notify_emails: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Who gets mail about pending actions and finished investigations",
+    )
+    reporter_feedback: bool = Field(
+        False, description="Mail the reporter once the investigation is final"
+    )
+    feedback_subject: str = Field(DEFAULT_FEEDBACK_SUBJECT, max_length=500)
+    feedback_body: str = Field(DEFAULT_FEEDBACK_BODY, max_length=20000)
+    schedule: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_SCHEDULE),
+        description="Minutes between runs of each job of `heron serve`; 0 turns one off",
+    )
+    retention_raw_mail_days: float = Field(
+        0, ge=0, le=36500, description="Purge raw mail older than this; 0 keeps it"
+    )
+    retention_investigation_days: float = Field(
+        0,
+        ge=0,
+        le=36500,
+        description="Purge finished investigations older than this; 0 keeps them",
     )
     workers: int = Field(4, ge=1, le=64, description="In-process worker threads")
     log_format: str = Field("text", description="text or json")
@@ -324,7 +448,8 @@ class Settings(BaseSettings):
         "file_sharing",
         "security_mailboxes",
         "phish_sim_mailboxes",
-        "purge_approvers",
+        "notify_emails",
+        "feed_webhook_urls",
         mode="before",
     )
     @classmethod
@@ -352,7 +477,50 @@ class Settings(BaseSettings):
                 raise ValueError(f"{domain!r} is not a domain name")
         return [d.strip().lower() for d in value]
 
-    @field_validator("security_mailboxes", "phish_sim_mailboxes")
+    @field_validator("schedule")
+    @classmethod
+    def _known_jobs(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(DEFAULT_SCHEDULE))
+        if unknown:
+            raise ValueError(f"unknown jobs {unknown}; known: {list(DEFAULT_SCHEDULE)}")
+        for name, minutes in value.items():
+            if not 0 <= minutes <= 7 * 24 * 60:
+                raise ValueError(f"{name}: minutes must lie between 0 and 10080")
+        return {**DEFAULT_SCHEDULE, **value}
+
+    @field_validator("tenant_id")
+    @classmethod
+    def _guid(cls, value: str) -> str:
+        if value and not re.fullmatch(
+            r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+            value,
+        ):
+            raise ValueError(f"{value[:60]!r} is not a GUID")
+        return value.lower()
+
+    @field_validator("feedback_subject", "feedback_body")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        try:
+            value.format_map(_FEEDBACK_FIELDS)
+        except (KeyError, ValueError, IndexError, AttributeError) as exc:
+            raise ValueError(
+                f"the template cannot be filled ({exc}); fields: "
+                + ", ".join("{" + k + "}" for k in _FEEDBACK_FIELDS)
+            ) from None
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced_settings(cls, values: Any) -> Any:
+        if isinstance(values, dict) and "purge_approvers" in values:
+            raise ValueError(
+                "purge_approvers is replaced by the purge permission of heron users: "
+                "`heron users add NAME --role approver --purge`"
+            )
+        return values
+
+    @field_validator("security_mailboxes", "phish_sim_mailboxes", "notify_emails")
     @classmethod
     def _addresses(cls, value: list[str]) -> list[str]:
         for address in value:
@@ -492,8 +660,9 @@ def load_settings(**overrides: Any) -> Settings:
 
 
 # HERON_ variables that are not settings: the config file's path, the test suite's,
-# Connectors may name HERON_SECRET_* variables for their credentials.
-NOT_SETTINGS = ("HERON_CONFIG", "HERON_TEST_", "HERON_SECRET_")
+# Connectors may name HERON_SECRET_* variables for their credentials; HERON_TOKEN
+# is the command line's API token (who it acts as), not a setting.
+NOT_SETTINGS = ("HERON_CONFIG", "HERON_TEST_", "HERON_SECRET_", "HERON_TOKEN")
 
 
 def _refuse_unknown_environment() -> None:

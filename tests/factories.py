@@ -86,3 +86,31 @@ def facts(**overrides: Any) -> MessageFacts:
     )
     values.update(overrides)
     return MessageFacts(**values)
+
+
+# The people tests decide as: name -> (role, purge permission).
+STAFF = {
+    "approver": ("approver", False),
+    "alice-approver": ("approver", False),
+    "bob": ("approver", False),
+    "rejecter": ("approver", False),
+    "purger": ("approver", True),
+    "analyst": ("analyst", False),
+    "reader": ("reader", False),
+    "admin": ("admin", False),
+}
+
+
+def staff(heron: Any, **more: tuple[str, bool]) -> dict[str, str]:
+    """Add the standard test users (and ``more``) to a heron; returns their tokens."""
+    from heron.domain.roles import Role
+    from heron.store import users
+
+    tokens: dict[str, str] = {}
+    with heron.store.session() as session:
+        for name, (role, purge) in {**STAFF, **more}.items():
+            if users.by_name(session, name) is not None:
+                continue
+            row = users.add_user(session, name, Role(role), purge=purge, by="tests")
+            tokens[name] = users.issue_token(session, row).token
+    return tokens

@@ -13,7 +13,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from heron.actions.approval import Decision, check_decision
 from heron.actions.types import ACTION_TYPES, ActionType
 from heron.connectors.base import (
     Connector,
@@ -30,6 +31,7 @@ from heron.connectors.base import (
     Outcome,
     OutcomeStatus,
 )
+from heron.domain.roles import SYSTEM, Permission, Principal, PrincipalKind
 from heron.domain.verdicts import ActionStatus, Location
 from heron.errors import (
     ActionError,
@@ -40,6 +42,7 @@ from heron.errors import (
 )
 from heron.store import models as m
 from heron.store import repository as repo
+from heron.store import trail
 from heron.store.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -83,25 +86,18 @@ def get_action(session: Session, action_id: int) -> m.Action:
 def decide(
     session: Session,
     action_id: int,
+    decision: Decision,
     *,
-    approve: bool,
-    by: str,
-    comment: str,
-    purge_approvers: Sequence[str] = (),
+    comment: str = "",
 ) -> m.Action:
-    """Approve or reject a pending action, recording who decided, when and why.
+    """Approve or reject a pending action, recording who decided, when and why, in
+    the investigation's log and in the audit trail, in one transaction.
 
-    An action that cannot be undone (hard delete) needs the purge permission to be
-    approved; anyone who may decide may reject it."""
+    ``check_decision`` runs first: the decider's role, the purge permission for an
+    action that cannot be undone, the two-person rule, an automation rule."""
     action = get_action(session, action_id)
-    kind = ACTION_TYPES.get(action.type)
-    needs_purge = kind is not None and kind.approver_role == "purge"
-    if approve and needs_purge and by not in purge_approvers:
-        raise PermissionDenied(
-            f"{by} may not approve action {action_id} ({action.type}): it cannot be "
-            "undone and needs the purge permission (HERON_PURGE_APPROVERS)"
-        )
-    decided = ActionStatus.APPROVED if approve else ActionStatus.REJECTED
+    check_decision(session, action, decision)
+    decided = ActionStatus.APPROVED if decision.approve else ActionStatus.REJECTED
     _claim(
         session,
         action,
@@ -109,20 +105,39 @@ def decide(
         decided,
         "only pending actions can be decided",
     )
+    by = decision.by
     action.decided_by, action.decided_at, action.decision_comment = (
-        by,
+        by.label,
         utcnow(),
         comment,
     )
-    verb = "approved" if approve else "rejected"
+    verb = "approved" if decision.approve else "rejected"
+    detail: dict[str, Any] = {
+        "type": action.type,
+        "target": action.target[:500],
+        "comment": comment[:2000],
+        "copies": len(action.params.get("copies", [])),
+    }
+    if decision.rule is not None and by.kind is PrincipalKind.AUTOMATION:
+        detail["rule"] = decision.rule.view()
+    trail.append(
+        session,
+        by,
+        f"action.{verb}",
+        "action",
+        action.id,
+        investigation_id=action.investigation_id,
+        detail=detail,
+    )
     repo.add_log(
         session,
         action.investigation_id,
         f"Action {verb}",
         "completed",
-        f"{_describe(action)} {verb} by {by}" + (f": {comment}" if comment else ""),
+        f"{_describe(action)} {verb} by {by.label}"
+        + (f": {comment}" if comment else ""),
     )
-    log.info("action %s %s by %s", action_id, verb, by)
+    log.info("action %s %s by %s", action_id, verb, by.label)
     return action
 
 
@@ -189,6 +204,19 @@ def execute(session: Session, action_id: int, reach: Reach) -> m.Action:
     ).value
     action.executed_at = utcnow()
     action.run_by = ""
+    trail.append(
+        session,
+        SYSTEM,
+        f"action.{action.status}",
+        "action",
+        action.id,
+        investigation_id=action.investigation_id,
+        detail={
+            "type": action.type,
+            "approved_by": action.decided_by,
+            **_counts(targets),
+        },
+    )
     repo.add_log(
         session,
         action.investigation_id,
@@ -200,10 +228,15 @@ def execute(session: Session, action_id: int, reach: Reach) -> m.Action:
     return action
 
 
-def undo(session: Session, action_id: int, by: str, reach: Reach) -> m.Action:
+def undo(session: Session, action_id: int, by: Principal, reach: Reach) -> m.Action:
     """Reverse an executed action: copies go back where they were, blocks are
-    lifted, forwarding rules and delegations are put back."""
+    lifted, forwarding rules and delegations are put back. Undoing is deciding:
+    it needs the approver or admin role."""
     action = get_action(session, action_id)
+    if not by.is_person or not by.may(Permission.DECIDE):
+        raise PermissionDenied(
+            f"{by.label} may not undo actions: that needs the approver or admin role"
+        )
     kind = ACTION_TYPES[action.type]
     if action.params.get("recommendation"):
         raise ActionError(
@@ -261,13 +294,22 @@ def undo(session: Session, action_id: int, by: str, reach: Reach) -> m.Action:
         t for t in targets if t["status"] in (OutcomeStatus.FAILED.value, unfound)
     ]
     action.status = ActionStatus.UNDONE.value if not failed else before.value
-    action.undone_by, action.undone_at = by, utcnow()
+    action.undone_by, action.undone_at = by.label, utcnow()
+    trail.append(
+        session,
+        by,
+        "action.undone" if not failed else "action.undo_failed",
+        "action",
+        action.id,
+        investigation_id=action.investigation_id,
+        detail={"type": action.type, "target": action.target[:500], **_counts(targets)},
+    )
     repo.add_log(
         session,
         action.investigation_id,
         "Undo action",
         "failed" if failed else "completed",
-        f"{_describe(action)} undone by {by}: " + _tally(targets),
+        f"{_describe(action)} undone by {by.label}: " + _tally(targets),
         started_at=started,
     )
     return action
@@ -397,6 +439,15 @@ def expire(session: Session, now: datetime) -> list[int]:
         except ActionError:
             continue  # decided by a person a moment ago
         action.decided_by, action.decided_at = "system", now
+        trail.append(
+            session,
+            SYSTEM,
+            "action.expired",
+            "action",
+            action.id,
+            investigation_id=action.investigation_id,
+            detail={"type": action.type, "target": action.target[:500]},
+        )
         repo.add_log(
             session,
             action.investigation_id,
@@ -845,6 +896,13 @@ def _describe(action: m.Action) -> str:
     kind: ActionType | None = ACTION_TYPES.get(action.type)
     what = kind.description if kind else action.type
     return f"action {action.id} ({what}, {action.target_type} {action.target[:64]})"
+
+
+def _counts(targets: list[dict[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for target in targets:
+        counts[str(target.get("status"))] = counts.get(str(target.get("status")), 0) + 1
+    return {"targets": len(targets), **{f"outcome_{k}": v for k, v in counts.items()}}
 
 
 def _tally(targets: list[dict[str, Any]]) -> str:

@@ -6,8 +6,10 @@ runs migrations, so a fresh HERON_HOME works without a set-up step.
 
 from __future__ import annotations
 
+import getpass
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -28,14 +30,22 @@ from rich.text import Text
 from heron import __version__
 from heron.cli import output
 from heron.config import Settings, load_settings
+from heron.domain.roles import Principal
 from heron.domain.verdicts import ActionStatus, Location, Verdict
 from heron.engine import views
 from heron.engine.service import Heron, Submission
-from heron.errors import ConfigError, HeronError, MailParseError, QueryError
+from heron.errors import (
+    ConfigError,
+    HeronError,
+    MailParseError,
+    PermissionDenied,
+    QueryError,
+)
 from heron.intel.dns_records import record_source
 from heron.intel.lists import ListEntry
 from heron.mail.sources import iter_mail
 from heron.store import repository as repo
+from heron.store import users
 from heron.store.explorer import ExploreQuery, stale_messages
 from heron.store.explorer import explore as explore_copies
 
@@ -123,6 +133,36 @@ def _heron(**overrides: Any) -> Iterator[Heron]:
         raise typer.Exit(1) from None
     finally:
         heron.close()
+
+
+def _me(heron: Heron) -> Principal:
+    """The heron user the command line acts as: the owner of HERON_TOKEN, else the
+    user this machine's login maps to in ``local_users``."""
+    token = os.environ.get("HERON_TOKEN", "").strip()
+    with heron.store.session() as session:
+        if token:
+            found = users.by_token(session, token)
+            if found is None:
+                raise PermissionDenied(
+                    "HERON_TOKEN is not a token of an active heron user"
+                )
+            return found
+        login = _login()
+        name = heron.settings.local_users.get(login)
+        if name:
+            return heron.person(session, name)
+    raise PermissionDenied(
+        "the command line acts as a heron user: set HERON_TOKEN to your API token, "
+        f"or map your login ({login}) to your heron user in local_users (for "
+        f'example HERON_LOCAL_USERS=\'{{"{login}": "NAME"}}\')'
+    )
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def _progress(total: int | None, label: str) -> Progress:
@@ -549,9 +589,7 @@ def investigate(
             output.error("error:", "give files to investigate, or explorer filters")
             raise typer.Exit(2)
         with _heron() as heron:
-            investigation_id, matched = heron.investigate_query(
-                query, by=heron.settings.operator
-            )
+            investigation_id, matched = heron.investigate_query(query, by=_me(heron))
             with heron.store.session() as session:
                 detail = views.investigation_detail(session, investigation_id)
         if json_:
@@ -959,7 +997,7 @@ def actions_approve(
 ) -> None:
     """Approve a pending action; heron then runs it and verifies the result."""
     with _heron() as heron:
-        action = heron.approve(action_id, by=heron.settings.operator, comment=comment)
+        action = heron.approve(action_id, by=_me(heron), comment=comment)
         _print_action(views.action_view(action), json_)
 
 
@@ -969,7 +1007,7 @@ def actions_reject(
 ) -> None:
     """Reject a pending action; nothing is changed in any mailbox."""
     with _heron() as heron:
-        action = heron.reject(action_id, by=heron.settings.operator, comment=comment)
+        action = heron.reject(action_id, by=_me(heron), comment=comment)
         _print_action(views.action_view(action), json_)
 
 
@@ -977,16 +1015,17 @@ def actions_reject(
 def actions_undo(action_id: RowId, json_: JsonFlag = False) -> None:
     """Undo an executed action: copies go back, blocks are lifted."""
     with _heron() as heron:
-        action = heron.undo(action_id, by=heron.settings.operator)
+        action = heron.undo(action_id, by=_me(heron))
         _print_action(views.action_view(action), json_)
 
 
 @actions_app.command("purge")
 def actions_purge(action_id: RowId, json_: JsonFlag = False) -> None:
     """Propose a hard delete of the copies a soft delete or move covers. Approving it
-    needs the purge permission (HERON_PURGE_APPROVERS); it cannot be undone."""
+    needs the purge permission (`heron users add NAME --role approver --purge`); it
+    cannot be undone."""
     with _heron() as heron:
-        action = heron.propose_hard_delete(action_id, by=heron.settings.operator)
+        action = heron.propose_hard_delete(action_id, by=_me(heron))
         _print_action(views.action_view(action), json_)
 
 
@@ -999,9 +1038,7 @@ def actions_block_domain(
     """Propose blocking every sender of a domain, in heron's block list and every
     Postfix connector's map; a person approves it like any other action."""
     with _heron() as heron:
-        action = heron.propose_block_domain(
-            investigation_id, domain, by=heron.settings.operator
-        )
+        action = heron.propose_block_domain(investigation_id, domain, by=_me(heron))
         _print_action(views.action_view(action), json_)
 
 
@@ -1066,21 +1103,10 @@ def lists_add(
     a post-delivery alert and its investigation."""
     entry = _entry(list_, kind, value)
     with _heron() as heron:
-        if entry.list == "block":
-            entry, raised = heron.block(
-                entry.kind, entry.value, by=heron.settings.operator
-            )
-            touched = heron.process() if raised else []
-        else:
-            with heron.store.session() as session:
-                repo.add_list_entry(
-                    session,
-                    entry.list,
-                    entry.kind,
-                    entry.value,
-                    f"added by {heron.settings.operator}",
-                )
-            raised, touched = 0, []
+        entry, raised, _ = heron.change_list(
+            entry.list, entry.kind, entry.value, add=True, by=_me(heron)
+        )
+        touched = heron.process() if raised else []
     output.console.print(f"{entry.list} {entry.kind} {entry.value}")
     if raised:
         output.console.print(
@@ -1101,8 +1127,10 @@ def lists_remove(
 ) -> None:
     """Remove an entry."""
     entry = _entry(list_, kind, value)
-    with _heron() as heron, heron.store.session() as session:
-        removed = repo.remove_list_entry(session, entry.list, entry.kind, entry.value)
+    with _heron() as heron:
+        _, _, removed = heron.change_list(
+            entry.list, entry.kind, entry.value, add=False, by=_me(heron)
+        )
     if not removed:
         output.errors.print(f"no {entry.list} {entry.kind} {entry.value} on the list")
         raise typer.Exit(1)
@@ -1223,6 +1251,8 @@ class _JsonFormatter(logging.Formatter):
             }
         )
 
+
+from heron.cli import admin  # noqa: E402,F401  (registers its commands)
 
 if __name__ == "__main__":
     app()

@@ -9,6 +9,7 @@ different investigations run in parallel on the task runner.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import logging
@@ -24,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from heron import analyzers
+from heron.actions import approval
 from heron.actions import service as actions
 from heron.analyzers import Lookups
 from heron.analyzers.indicators import message_entities
@@ -43,6 +45,7 @@ from heron.domain.names import (
 )
 from heron.domain.playbooks import MANUAL_EMAIL, PLAYBOOKS
 from heron.domain.policies import BUILTIN_POLICIES, AlertPolicy, policies_for
+from heron.domain.roles import Permission, Principal, automation
 from heron.domain.status import settled_status
 from heron.domain.urls import url_host
 from heron.domain.verdicts import (
@@ -53,7 +56,14 @@ from heron.domain.verdicts import (
     Verdict,
     worst,
 )
-from heron.engine import clusters, mailbox_settings, post_delivery, sigma
+from heron.engine import (
+    activity,
+    clusters,
+    mailbox_settings,
+    notify,
+    post_delivery,
+    sigma,
+)
 from heron.engine.playbook import StepRun, run_steps
 from heron.engine.post_delivery import FileJudge, UrlJudge
 from heron.engine.runner import InProcessRunner, TaskRunner
@@ -63,6 +73,7 @@ from heron.errors import (
     ConnectorError,
     MailParseError,
     NotFoundError,
+    PermissionDenied,
 )
 from heron.ingest.audit import (
     AuditBatch,
@@ -82,7 +93,7 @@ from heron.mail.parse import parse_message
 from heron.mail.report import unwrap_report
 from heron.mail.sources import iter_mail
 from heron.mail.verification import verify
-from heron.store import explorer
+from heron.store import explorer, trail, users
 from heron.store import models as m
 from heron.store import repository as repo
 from heron.store.explorer import ExploreQuery, Member
@@ -188,6 +199,18 @@ class Heron:
         self._yara: YaraRules | None = None
         self._connectors: dict[str, Connector] | None = None
         self._sigma: tuple[list[sigma.SigmaPolicy], list[sigma.Skipped]] | None = None
+        self.feed = activity.Feed(
+            activity.tenant_of(settings.tenant_id, settings.org_domains),
+            settings.public_url,
+        )
+
+    @property
+    def feed_base(self) -> str:
+        """Where the activity feed is served: its content URIs start here."""
+        return (
+            f"{self.settings.public_url.rstrip('/')}/api/v1.0/{self.feed.tenant}"
+            "/activity/feed"
+        )
 
     def close(self) -> None:
         self.runner.shutdown()
@@ -837,6 +860,119 @@ class Heron:
             raised = self.scan_delivered(origin=f"block list ({by})")
         return entry, raised
 
+    def change_list(
+        self, list_: str, kind: str, value: str, *, add: bool, by: str | Principal
+    ) -> tuple[ListEntry, int, bool]:
+        """Add an entry to the allow or block list, or remove one, for a person who
+        may manage the lists. Returns the entry, how many post-delivery events a
+        new block raised, and whether anything changed."""
+        entry = ListEntry(kind, value, list_)
+        with self.store.session() as session:
+            person = self._require(session, by, Permission.MANAGE_LISTS)
+        raised, changed = 0, True
+        if add and entry.list == "block":
+            entry, raised = self.block(entry.kind, entry.value, by=person.name)
+        with self.store.session() as session:
+            if add and entry.list != "block":
+                repo.add_list_entry(
+                    session,
+                    entry.list,
+                    entry.kind,
+                    entry.value,
+                    f"added by {person.name}",
+                )
+            elif not add:
+                changed = repo.remove_list_entry(
+                    session, entry.list, entry.kind, entry.value
+                )
+            if changed:
+                trail.append(
+                    session,
+                    person,
+                    f"list.{'added' if add else 'removed'}",
+                    "list_entry",
+                    f"{entry.list}:{entry.kind}:{entry.value}"[:255],
+                    detail={
+                        "list": entry.list,
+                        "kind": entry.kind,
+                        "value": entry.value,
+                    },
+                )
+        return entry, raised, changed
+
+    # -- people ----------------------------------------------------------------------
+
+    def add_user(
+        self, name: str, role: str, *, purge: bool, by: str | Principal | None
+    ) -> users.NewToken:
+        """Add a person and issue their first API token. ``by`` must be an admin;
+        while no admin exists, ``by`` may be None (the first admin is added on this
+        machine's command line)."""
+        with self.store.session() as session:
+            actor: Principal | str
+            if by is None:
+                if users.any_admin(session):
+                    raise PermissionDenied(
+                        "adding users needs an admin: set HERON_TOKEN to an admin's "
+                        "token, or map your login in local_users"
+                    )
+                actor = f"local:{_login()}"
+            else:
+                actor = self._require(session, by, Permission.ADMINISTER)
+            parsed = users.parse_role(role)
+            row = users.add_user(
+                session,
+                name,
+                parsed,
+                purge=purge,
+                by=actor.label if isinstance(actor, Principal) else actor,
+            )
+            token = users.issue_token(session, row)
+            trail.append(
+                session,
+                actor,
+                "user.added",
+                "user",
+                name,
+                detail={"role": parsed.value, "purge": purge, "token": token.prefix},
+            )
+            return token
+
+    def new_token(self, name: str, *, by: str | Principal) -> users.NewToken:
+        with self.store.session() as session:
+            actor = self._require(session, by, Permission.ADMINISTER)
+            row = users.get_user(session, name)
+            if row.disabled_at is not None:
+                raise ActionError(f"user {name} is disabled")
+            token = users.issue_token(session, row)
+            trail.append(
+                session,
+                actor,
+                "user.token_issued",
+                "user",
+                name,
+                detail={"token": token.prefix},
+            )
+            return token
+
+    def disable_user(self, name: str, *, by: str | Principal) -> int:
+        """Disable a person and revoke their tokens; returns how many were revoked."""
+        with self.store.session() as session:
+            actor = self._require(session, by, Permission.ADMINISTER)
+            row = users.get_user(session, name)
+            if row.disabled_at is None:
+                row.disabled_at = utcnow()
+            revoked = users.revoke_tokens(session, row)
+            trail.append(
+                session,
+                actor,
+                "user.disabled",
+                "user",
+                name,
+                detail={"tokens_revoked": revoked},
+            )
+            return revoked
+
     def ingest_clicks(self, path: Path) -> tuple[int, int, list[str]]:
         """Store the clicks of a JSON-lines click log; a click on a url malicious now
         raises a click alert event. Returns clicks stored, alerts raised, warnings."""
@@ -946,11 +1082,15 @@ class Heron:
 
     # -- manual investigations -------------------------------------------------------
 
-    def investigate_query(self, query: ExploreQuery, *, by: str) -> tuple[int, int]:
+    def investigate_query(
+        self, query: ExploreQuery, *, by: str | Principal
+    ) -> tuple[int, int]:
         """Investigate the messages of the explorer's matching copies, as an analyst
         does from the explorer: one investigation of up to ``MAX_MANUAL_MESSAGES``
         messages, newest first. Returns its id and how many messages matched."""
         with self.store.session() as session:
+            person = self._require(session, by, Permission.INVESTIGATE)
+            by = person.name
             conditions, _ = explorer.conditions_for(session, query)
             shas = list(
                 session.scalars(
@@ -990,6 +1130,7 @@ class Heron:
                     if matched > len(taken)
                     else ""
                 ),
+                started_by=person,
             )
             for sha256 in taken:
                 repo.add_entity(
@@ -1427,6 +1568,7 @@ class Heron:
     def _run_guarded(self, investigation_id: int) -> None:
         try:
             self.run_investigation(investigation_id)
+            self.automate(investigation_id)
         except Exception as exc:
             log.exception("investigation %s failed", investigation_id)
             with self.store.session() as session:
@@ -1441,6 +1583,7 @@ class Heron:
                         "failed",
                         f"{type(exc).__name__}: {exc}",
                     )
+                    self.publish(session, investigation_id)
 
     def run_investigation(self, investigation_id: int) -> None:
         """Run the playbook over the investigation's messages, then decide verdicts,
@@ -1451,6 +1594,7 @@ class Heron:
             playbook = PLAYBOOKS[investigation.playbook]
             investigation.status = InvestigationStatus.RUNNING.value
             investigation.updated_at = utcnow()
+            self.publish(session, investigation_id)
             messages = _investigated(session, investigation_id)
             lookups = self.lookups(session)
         if playbook.subject == "mailbox":
@@ -2020,18 +2164,166 @@ class Heron:
 
     # -- actions -------------------------------------------------------------------
 
-    def approve(self, action_id: int, *, by: str, comment: str = "") -> m.Action:
+    def person(self, session: Session, by: str | Principal) -> Principal:
+        """The active heron user named ``by``, with the role the store holds for them
+        (never the role a caller claims)."""
+        if isinstance(by, Principal) and not by.is_person:
+            raise PermissionDenied(f"{by.label} is not a person")
+        name = by.name if isinstance(by, Principal) else by
+        found = users.by_name(session, name)
+        if found is None:
+            raise PermissionDenied(
+                f"{name[:80]!r} is not an active heron user; an admin adds people with "
+                "`heron users add NAME --role ROLE`"
+            )
+        return found
+
+    def _require(
+        self, session: Session, by: str | Principal, permission: Permission
+    ) -> Principal:
+        person = self.person(session, by)
+        if not person.may(permission):
+            raise PermissionDenied(
+                f"{person.name} ({person.role.value}) may not {permission.value}"
+            )
+        return person
+
+    def approve(
+        self, action_id: int, *, by: str | Principal, comment: str = ""
+    ) -> m.Action:
         """Approve a pending action, then execute and verify it."""
         with self.store.session() as session:
+            person = self.person(session, by)
             action = actions.decide(
                 session,
                 action_id,
-                approve=True,
-                by=by,
+                approval.Decision(True, person, self.settings.two_person_rule),
                 comment=comment,
-                purge_approvers=self.settings.purge_approvers,
             )
+            self.settle(session, action.investigation_id, actor=person)
         return self.execute(action.id)
+
+    def decide_all(
+        self,
+        investigation_id: int,
+        action_type: str,
+        *,
+        approve: bool,
+        by: str | Principal,
+        comment: str = "",
+    ) -> list[tuple[int, str]]:
+        """Approve or reject every pending action of one type in an investigation;
+        returns each action's id with its outcome (its status, or why not)."""
+        with self.store.session() as session:
+            _investigation(session, investigation_id)
+            self.person(session, by)
+            ids = list(
+                session.scalars(
+                    select(m.Action.id).where(
+                        m.Action.investigation_id == investigation_id,
+                        m.Action.type == action_type,
+                        m.Action.status == ActionStatus.PENDING.value,
+                    )
+                )
+            )
+        outcomes: list[tuple[int, str]] = []
+        for action_id in ids:
+            try:
+                done = (
+                    self.approve(action_id, by=by, comment=comment)
+                    if approve
+                    else self.reject(action_id, by=by, comment=comment)
+                )
+                outcomes.append((action_id, done.status))
+            except PermissionDenied:
+                raise
+            except ActionError as exc:
+                outcomes.append((action_id, f"not decided: {exc}"))
+        return outcomes
+
+    def automate(self, investigation_id: int) -> list[int]:
+        """Approve and run the investigation's pending actions an automation rule
+        covers; returns the ids approved."""
+        done: list[int] = []
+        with self.store.session() as session:
+            pending = session.scalars(
+                select(m.Action).where(
+                    m.Action.investigation_id == investigation_id,
+                    m.Action.status == ActionStatus.PENDING.value,
+                )
+            ).all()
+            rules = {a.type: approval.rule_for(session, a.type) for a in pending}
+            chosen = [
+                (a.id, rules[a.type])
+                for a in pending
+                if not rules[a.type].refusal(session, a)
+            ]
+        for action_id, rule in chosen:
+            principal = automation(rule.action_type)
+            try:
+                with self.store.session() as session:
+                    action = actions.decide(
+                        session,
+                        action_id,
+                        approval.Decision(True, principal, rule=rule),
+                        comment=f"automatic: rule for {rule.action_type}",
+                    )
+                    self.settle(session, action.investigation_id, actor=principal)
+            except ActionError as exc:
+                log.info("action %s not automated: %s", action_id, exc)
+                continue
+            self.execute(action_id)
+            done.append(action_id)
+        return done
+
+    def set_automation(
+        self,
+        action_type: str,
+        level: str,
+        limits: dict[str, Any],
+        *,
+        by: str | Principal,
+    ) -> approval.Rule:
+        """Set the automation level of one action type (admins only)."""
+        with self.store.session() as session:
+            person = self._require(session, by, Permission.ADMINISTER)
+            rule = approval.Rule.parse(action_type, level, limits)
+            row = session.get(m.AutomationRule, action_type)
+            if row is None:
+                row = m.AutomationRule(action_type=action_type, limits={})
+                session.add(row)
+            row.level, row.limits = rule.level.value, rule.limits
+            row.updated_by, row.updated_at = person.name, utcnow()
+            trail.append(
+                session,
+                person,
+                "automation.set",
+                "automation_rule",
+                action_type,
+                detail=rule.view(),
+            )
+            return approval.Rule.from_row(row)
+
+    def comment(self, investigation_id: int, text: str, *, by: str | Principal) -> None:
+        with self.store.session() as session:
+            person = self._require(session, by, Permission.COMMENT)
+            _investigation(session, investigation_id)
+            repo.add_log(
+                session,
+                investigation_id,
+                "Comment",
+                "completed",
+                f"{person.name}: {text}",
+            )
+            trail.append(
+                session,
+                person,
+                "investigation.commented",
+                "investigation",
+                investigation_id,
+                investigation_id=investigation_id,
+                detail={"comment": text[:4000]},
+            )
 
     def _reach(self, session: Session) -> actions.Reach:
         return actions.Reach(
@@ -2052,7 +2344,7 @@ class Heron:
         return summary
 
     def propose_block_domain(
-        self, investigation_id: int, domain: str, *, by: str
+        self, investigation_id: int, domain: str, *, by: str | Principal
     ) -> m.Action:
         """Propose blocking every sender of a domain. Refused for the organisation's
         own domains and for domains many unrelated senders share (free mail, free
@@ -2062,6 +2354,8 @@ class Heron:
         except ValueError as exc:
             raise ActionError(f"{domain[:100]!r} cannot be blocked: {exc}") from None
         with self.store.session() as session:
+            person = self._require(session, by, Permission.PROPOSE)
+            by = person.name
             _investigation(session, investigation_id)
             org = organisational_domain(entry.value)
             own = {organisational_domain(d) for d in self.org_domains(session)}
@@ -2086,6 +2380,7 @@ class Heron:
                 reason=f"proposed by {by}",
                 params={},
                 expires_at=utcnow() + self.settings.action_expiry,
+                proposed_by=person,
             )
             if new:
                 repo.add_log(
@@ -2096,13 +2391,15 @@ class Heron:
                     f"block of the domain {entry.value} proposed by {by} "
                     f"(action {action.id})",
                 )
-            self.settle(session, investigation_id)
+            self.settle(session, investigation_id, actor=person)
             return action
 
-    def propose_hard_delete(self, action_id: int, *, by: str) -> m.Action:
+    def propose_hard_delete(self, action_id: int, *, by: str | Principal) -> m.Action:
         """Propose deleting for good the copies a soft delete or move covers. It
         needs the purge permission to approve, and cannot be undone."""
         with self.store.session() as session:
+            person = self._require(session, by, Permission.PROPOSE)
+            by = person.name
             source = actions.get_action(session, action_id)
             if source.type not in ("soft_delete", "move_to_junk"):
                 raise ActionError(
@@ -2124,6 +2421,7 @@ class Heron:
                 reason=f"proposed by {by} after action {action_id}",
                 params={"copies": copies, "after": action_id},
                 expires_at=utcnow() + self.settings.action_expiry,
+                proposed_by=person,
             )
             if new:
                 repo.add_log(
@@ -2134,15 +2432,21 @@ class Heron:
                     f"hard delete of {len(copies)} cop(ies) proposed by {by} "
                     f"(action {action.id}); approving it needs the purge permission",
                 )
-            self.settle(session, source.investigation_id)
+            self.settle(session, source.investigation_id, actor=person)
             return action
 
-    def reject(self, action_id: int, *, by: str, comment: str = "") -> m.Action:
+    def reject(
+        self, action_id: int, *, by: str | Principal, comment: str = ""
+    ) -> m.Action:
         with self.store.session() as session:
+            person = self.person(session, by)
             action = actions.decide(
-                session, action_id, approve=False, by=by, comment=comment
+                session,
+                action_id,
+                approval.Decision(False, person, self.settings.two_person_rule),
+                comment=comment,
             )
-            self.settle(session, action.investigation_id)
+            self.settle(session, action.investigation_id, actor=person)
         return action
 
     def execute(self, action_id: int) -> m.Action:
@@ -2261,10 +2565,11 @@ class Heron:
             ),
         )
 
-    def undo(self, action_id: int, *, by: str) -> m.Action:
+    def undo(self, action_id: int, *, by: str | Principal) -> m.Action:
         with self.store.session() as session:
-            action = actions.undo(session, action_id, by, self._reach(session))
-            self.settle(session, action.investigation_id)
+            person = self.person(session, by)
+            action = actions.undo(session, action_id, person, self._reach(session))
+            self.settle(session, action.investigation_id, actor=person)
         return action
 
     def expire_actions(self, now: datetime | None = None) -> int:
@@ -2275,8 +2580,31 @@ class Heron:
                 self.settle(session, investigation_id)
         return len(touched)
 
-    def settle(self, session: Session, investigation_id: int) -> InvestigationStatus:
-        """Give the investigation the status its verdict and actions call for."""
+    def publish(
+        self, session: Session, investigation_id: int, actor: Principal | None = None
+    ) -> None:
+        """Record the investigation in the activity feed when its status or an
+        action changed, and queue the notifications the change calls for."""
+        investigation = _investigation(session, investigation_id)
+        change = activity.publish(session, self.feed, investigation, actor)
+        if change is not None:
+            notify.enqueue_change(
+                session,
+                self.settings,
+                self.feed,
+                investigation,
+                change,
+                frozenset(self.org_domains(session)),
+            )
+
+    def settle(
+        self,
+        session: Session,
+        investigation_id: int,
+        actor: Principal | None = None,
+    ) -> InvestigationStatus:
+        """Give the investigation the status its verdict and actions call for, and
+        publish the change."""
         investigation = _investigation(session, investigation_id)
         actions = session.scalars(
             select(m.Action.status).where(m.Action.investigation_id == investigation_id)
@@ -2290,6 +2618,8 @@ class Heron:
             investigation.ended_at = utcnow()
         elif status.is_open:
             investigation.ended_at = None
+        session.flush()
+        self.publish(session, investigation_id, actor)
         return status
 
 
@@ -2422,6 +2752,13 @@ def threat_names(verdict: EntityVerdict) -> list[str]:
         for finding in verdict.reasons
     }
     return sorted(names) or ["phish"]
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def _investigation(session: Session, investigation_id: int) -> m.Investigation:

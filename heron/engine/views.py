@@ -243,3 +243,133 @@ def message_verdict(
     if row is None:
         return "unknown", []
     return row.verdict or "unknown", list(row.reasons or [])
+
+
+def messages_of(session: Session, investigation_id: int) -> list[dict[str, Any]]:
+    """The investigation's messages: its own and the ones its clusters hold."""
+    _investigation(session, investigation_id)
+    rows = session.scalars(
+        select(m.InvestigationEntity)
+        .where(
+            m.InvestigationEntity.investigation_id == investigation_id,
+            m.InvestigationEntity.type == "message",
+        )
+        .order_by(m.InvestigationEntity.id)
+    )
+    out = []
+    for entity in rows:
+        message = session.get(m.Message, entity.value)
+        out.append(
+            {
+                "sha256": entity.value,
+                "role": entity.role,
+                "verdict": entity.verdict,
+                "message_id": message.message_id if message else None,
+                "subject": message.subject if message else None,
+                "from": message.from_address if message else None,
+                "sending_ip": message.sending_ip if message else None,
+                "first_seen_at": _time(message.first_seen_at) if message else None,
+                "copies": len(repo.copies_of(session, entity.value)),
+            }
+        )
+    return out
+
+
+def mailboxes_of(session: Session, investigation_id: int) -> list[dict[str, Any]]:
+    """Each mailbox holding a copy of the investigation's messages, with where."""
+    messages = [row["sha256"] for row in messages_of(session, investigation_id)]
+    found: dict[str, dict[str, Any]] = {}
+    for sha256 in messages:
+        for copy in repo.copies_of(session, sha256):
+            box = found.setdefault(
+                copy.mailbox, {"mailbox": copy.mailbox, "copies": 0, "locations": {}}
+            )
+            box["copies"] += 1
+            box["locations"][copy.location] = box["locations"].get(copy.location, 0) + 1
+    return sorted(found.values(), key=lambda b: str(b["mailbox"]))
+
+
+def log_of(session: Session, investigation_id: int) -> list[dict[str, Any]]:
+    _investigation(session, investigation_id)
+    return [
+        {
+            "step": e.step,
+            "status": e.status,
+            "started_at": _time(e.started_at),
+            "ended_at": _time(e.ended_at),
+            "summary": e.summary,
+            "findings": e.findings_count,
+        }
+        for e in session.scalars(
+            select(m.LogEntry)
+            .where(m.LogEntry.investigation_id == investigation_id)
+            .order_by(m.LogEntry.id)
+        )
+    ]
+
+
+def investigation_graph(session: Session, investigation_id: int) -> dict[str, Any]:
+    """Nodes (alerts, messages, clusters, mailboxes, entities, actions) and the
+    edges between them."""
+    _investigation(session, investigation_id)
+    nodes: dict[str, dict[str, Any]] = {}
+    edges: list[dict[str, str]] = []
+
+    def node(key: str, kind: str, label: str, **more: Any) -> str:
+        nodes.setdefault(key, {"id": key, "kind": kind, "label": label[:300], **more})
+        return key
+
+    def edge(source: str, target: str, relation: str) -> None:
+        edges.append({"source": source, "target": target, "relation": relation})
+
+    for entity in session.scalars(
+        select(m.InvestigationEntity)
+        .where(m.InvestigationEntity.investigation_id == investigation_id)
+        .order_by(m.InvestigationEntity.id)
+    ):
+        key = node(
+            f"{entity.type}:{entity.value}",
+            entity.type,
+            entity.value,
+            verdict=entity.verdict,
+            role=entity.role,
+        )
+        if entity.parent:
+            edge(entity.parent, key, "contains")
+    for alert in session.scalars(
+        select(m.Alert).where(m.Alert.investigation_id == investigation_id)
+    ):
+        key = node(f"alert:{alert.id}", "alert", alert.name, severity=alert.severity)
+        for kind, value in alert.entities.get("items", []):
+            if f"{kind}:{value}" in nodes:
+                edge(key, f"{kind}:{value}", "about")
+    for cluster in session.scalars(
+        select(m.Cluster).where(m.Cluster.investigation_id == investigation_id)
+    ):
+        key = node(
+            f"cluster:{cluster.id}",
+            "cluster",
+            f"{cluster.key} {cluster.value}",
+            verdict=cluster.verdict,
+            copies=cluster.copies,
+        )
+        if cluster.source_message:
+            edge(f"message:{cluster.source_message}", key, "clustered")
+    for box in mailboxes_of(session, investigation_id):
+        node(f"mailbox:{box['mailbox']}", "mailbox", box["mailbox"])
+    for sha256 in [n["label"] for n in list(nodes.values()) if n["kind"] == "message"]:
+        for copy in repo.copies_of(session, sha256):
+            edge(f"message:{sha256}", f"mailbox:{copy.mailbox}", f"in {copy.location}")
+    for action in session.scalars(
+        select(m.Action).where(m.Action.investigation_id == investigation_id)
+    ):
+        key = node(f"action:{action.id}", "action", action.type, status=action.status)
+        cluster_id = action.params.get("cluster_id")
+        target = (
+            f"cluster:{cluster_id}"
+            if cluster_id
+            else f"{action.target_type}:{action.target}"
+        )
+        if target in nodes:
+            edge(key, target, "acts on")
+    return {"nodes": list(nodes.values()), "edges": edges}

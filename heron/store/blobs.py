@@ -37,6 +37,14 @@ class BlobStore:
         except FileNotFoundError:
             raise NotFoundError(f"no blob {digest} under {self.root}") from None
 
+    def delete(self, digest: str) -> bool:
+        """Delete the bytes under ``digest``; False when there were none."""
+        try:
+            self._path(digest).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
     def has(self, digest: str) -> bool:
         return self._path(digest).exists()
 

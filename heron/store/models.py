@@ -139,6 +139,8 @@ class Message(Base):
     threats: Mapped[list[Any]] = mapped_column(SafeJSON(), default=list)
     verdict_source: Mapped[str] = mapped_column(SafeText, default="")
     index_version: Mapped[int] = mapped_column(Integer, default=0)
+    # When retention purged the raw bytes; the facts and the index stay.
+    raw_purged_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
 
 
 # The facts the message index keeps; a stored message with a lower number lacks some.
@@ -314,6 +316,8 @@ class Investigation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
+    # Who started it: a person's name for a manual investigation, else "" (an alert).
+    started_by: Mapped[str] = mapped_column(SafeString(255), default="")
 
 
 class Alert(Base):
@@ -448,6 +452,8 @@ class Action(Base):
     status: Mapped[str] = mapped_column(SafeString(16), default="pending")
     reason: Mapped[str] = mapped_column(SafeText, default="")
     params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # A person who proposed it, or "" when the playbook did.
+    proposed_by: Mapped[str] = mapped_column(SafeString(255), default="")
     proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
     decided_by: Mapped[str] = mapped_column(SafeString(255), default="")
@@ -507,3 +513,153 @@ class MailboxSetting(Base):
     present: Mapped[bool] = mapped_column(default=True)
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    """A person who uses heron, with one role and, apart, the purge permission."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(SafeString(64), unique=True)
+    role: Mapped[str] = mapped_column(SafeString(16))
+    purge: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(SafeString(255), default="")
+    disabled_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
+
+
+class ApiToken(Base):
+    """An API token of a user, kept only as its SHA-256."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
+
+
+class AuditTrailRecord(Base):
+    """One decision or change, hash-chained to the record before it. ``body`` is
+    the record as canonical JSON; ``hash`` is SHA-256 over the previous hash and
+    the body, so a changed, inserted or deleted record breaks the chain."""
+
+    __tablename__ = "audit_trail"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(SafeString(255))
+    verb: Mapped[str] = mapped_column(SafeString(64), index=True)
+    object_type: Mapped[str] = mapped_column(SafeString(32))
+    object_id: Mapped[str] = mapped_column(SafeString(255), default="")
+    investigation_id: Mapped[int | None] = mapped_column(
+        Integer, default=None, nullable=True, index=True
+    )
+    body: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditTrailHead(Base):
+    """The chain's last sequence number and hash (one row). Appending updates it
+    first, which serialises writers."""
+
+    __tablename__ = "audit_trail_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    hash: Mapped[str] = mapped_column(String(64), default="")
+
+
+class AutomationRule(Base):
+    """An action type an admin let automation approve, under limits."""
+
+    __tablename__ = "automation_rules"
+
+    action_type: Mapped[str] = mapped_column(SafeString(32), primary_key=True)
+    level: Mapped[str] = mapped_column(SafeString(16), default="off")
+    limits: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_by: Mapped[str] = mapped_column(SafeString(255), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ActivityRecord(Base):
+    """One record of the activity feed: an investigation's state when its status or
+    one of its actions changed, in the Management Activity API's shape. ``blob_id``
+    is set when the record is sealed into a content blob."""
+
+    __tablename__ = "activity_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(36), unique=True)
+    investigation_id: Mapped[int] = mapped_column(Integer, index=True)
+    record_type: Mapped[int] = mapped_column(Integer)
+    signature: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    body: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    blob_id: Mapped[int | None] = mapped_column(
+        ForeignKey("activity_blobs.id"), default=None, nullable=True, index=True
+    )
+
+
+class ActivityBlob(Base):
+    """A sealed content blob of the activity feed: records that never change."""
+
+    __tablename__ = "activity_blobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_id: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(SafeString(32), default="Audit.General")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    records: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ActivitySubscription(Base):
+    """A subscription to a content type of the activity feed."""
+
+    __tablename__ = "activity_subscriptions"
+
+    content_type: Mapped[str] = mapped_column(SafeString(32), primary_key=True)
+    status: Mapped[str] = mapped_column(SafeString(16), default="enabled")
+    webhook: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_by: Mapped[str] = mapped_column(SafeString(255), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JobRun(Base):
+    """A scheduled job: its last run, its outcome, and who runs it now."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(SafeString(32), primary_key=True)
+    runner: Mapped[str] = mapped_column(SafeString(255), default="")
+    started_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
+    outcome: Mapped[str] = mapped_column(SafeString(16), default="")
+    detail: Mapped[str] = mapped_column(SafeText, default="")
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Notification(Base):
+    """A notification to deliver (webhook or email), kept until it is sent or has
+    failed every attempt. ``key`` makes each one once."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    channel: Mapped[str] = mapped_column(SafeString(16))
+    target: Mapped[str] = mapped_column(SafeText)
+    event: Mapped[str] = mapped_column(SafeString(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(SafeString(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str] = mapped_column(SafeText, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)

@@ -20,11 +20,13 @@ from sqlalchemy.orm import Session
 
 from heron.domain.entities import EntityRef, EntityType, Event, Finding
 from heron.domain.names import organisational_domain
+from heron.domain.roles import SYSTEM, Principal
 from heron.errors import ConnectorError
 from heron.mail import fingerprint
 from heron.mail.facts import MessageFacts, SenderHistory, Url
 from heron.mail.urls import visible_text
 from heron.store import models as m
+from heron.store import trail
 from heron.store.blobs import BlobStore
 from heron.store.db import Database
 from heron.store.models import row_key, utcnow
@@ -639,13 +641,34 @@ def add_warning(
 
 
 def new_investigation(
-    session: Session, name: str, playbook: str, step: str, summary: str
+    session: Session,
+    name: str,
+    playbook: str,
+    step: str,
+    summary: str,
+    *,
+    started_by: Principal | None = None,
 ) -> m.Investigation:
-    """A queued investigation, its first log entry saying how it began."""
-    row = m.Investigation(name=name, playbook=playbook, status="queued")
+    """A queued investigation, its first log entry saying how it began, and its
+    audit record: who started it (a person) or which alert did."""
+    row = m.Investigation(
+        name=name,
+        playbook=playbook,
+        status="queued",
+        started_by=started_by.name if started_by is not None else "",
+    )
     session.add(row)
     session.flush()
     add_log(session, row.id, step, "completed", summary)
+    trail.append(
+        session,
+        started_by or SYSTEM,
+        "investigation.started",
+        "investigation",
+        row.id,
+        investigation_id=row.id,
+        detail={"playbook": playbook, "name": name[:500]},
+    )
     return row
 
 
@@ -685,8 +708,11 @@ def propose_action(
     reason: str,
     params: dict[str, Any],
     expires_at: datetime,
+    proposed_by: Principal | None = None,
 ) -> tuple[m.Action, bool]:
-    """The action of this type on this target in the investigation; True when new."""
+    """The action of this type on this target in the investigation; True when new.
+    A new action's proposal lands in the audit trail: a person's, or the
+    playbook's (the system)."""
     key = row_key(type_, target)
     row = session.scalar(
         select(m.Action).where(
@@ -704,9 +730,24 @@ def propose_action(
         reason=reason,
         params=params,
         expires_at=expires_at,
+        proposed_by=proposed_by.name if proposed_by is not None else "",
     )
     session.add(row)
     session.flush()
+    trail.append(
+        session,
+        proposed_by or SYSTEM,
+        "action.proposed",
+        "action",
+        row.id,
+        investigation_id=investigation_id,
+        detail={
+            "type": type_,
+            "target": target[:500],
+            "copies": len(params.get("copies", [])),
+            "reason": reason[:1000],
+        },
+    )
     return row, True
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from email.message import EmailMessage
 from pathlib import Path
@@ -24,6 +25,11 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             monkeypatch.delenv(name)
     monkeypatch.setenv("HERON_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("HERON_OPERATOR", "cli-tester")
+    # The command line acts as the heron user this login maps to.
+    login = getpass.getuser()
+    monkeypatch.setenv("HERON_LOCAL_USERS", json.dumps({login: "cli-tester"}))
+    added = runner.invoke(app, ["users", "add", "cli-tester", "--role", "admin"])
+    assert added.exit_code == 0, added.output
     return tmp_path / "home"
 
 
@@ -211,7 +217,7 @@ def test_the_investigation_list_says_when_it_shows_only_the_newest(
 
 def test_intel_show_counts_indicators_per_feed(home: Path):
     intel = home / "intel"
-    intel.mkdir(parents=True)
+    intel.mkdir(parents=True, exist_ok=True)
     (intel / "urls.txt").write_text("https://a.evil.test/x\nhttps://b.evil.test/y\n")
     (intel / "hashes.txt").write_text("d41d8cd98f00b204e9800998ecf8427e\n")
     result = invoke("intel", "show", "--json")

@@ -12,12 +12,14 @@ from heron.engine import views
 from heron.engine.service import Heron
 from heron.errors import ActionError
 from heron.store import models as m
+from tests.factories import staff
 from tests.ingest.test_audit import FORWARD, RULE, panther_logs
 
 
 @pytest.fixture
 def heron(settings):
     instance = Heron(settings)
+    staff(instance)
     yield instance
     instance.close()
 

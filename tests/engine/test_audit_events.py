@@ -9,12 +9,14 @@ from sqlalchemy import func, select
 
 from heron.engine.service import Heron
 from heron.store import models as m
+from tests.factories import staff
 from tests.ingest.test_audit import FORWARD, RULE, audit_files
 
 
 @pytest.fixture
 def heron(settings):
     instance = Heron(settings)
+    staff(instance)
     yield instance
     instance.close()
 

@@ -21,6 +21,7 @@ from heron.engine import views
 from heron.engine.service import Heron
 from heron.samples.org import user_report
 from heron.store import models as m
+from tests.factories import staff
 
 LISTED = "https://salary-update.test/s/0"
 CAMPAIGN_IP = "185.220.101.7"
@@ -101,6 +102,7 @@ def heron(settings: Settings):
     intel.mkdir(parents=True, exist_ok=True)
     (intel / "feed.txt").write_text(f"{LISTED}\n")
     instance = Heron(settings)
+    staff(instance)
     yield instance
     instance.close()
 

@@ -8,6 +8,7 @@ import pytest
 from heron.config import Settings
 from heron.engine import views
 from heron.engine.service import Heron
+from tests.factories import staff
 from tests.samples_files import mail_with, qr_png, zip_of
 
 
@@ -17,6 +18,7 @@ def heron(settings: Settings):
     intel.mkdir(parents=True, exist_ok=True)
     (intel / "openphish.txt").write_text("https://qr-login.evil.test/m365\n")
     instance = Heron(settings)
+    staff(instance)
     yield instance
     instance.close()
 

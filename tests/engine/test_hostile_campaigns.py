@@ -18,11 +18,13 @@ from heron.store import models as m
 from heron.store.explorer import ExploreQuery, Member, explore
 from heron.store.models import utcnow
 from tests.engine.test_clusters import Organisation, campaign, letter
+from tests.factories import staff
 
 
 @pytest.fixture
 def heron(settings: Settings):
     instance = Heron(settings)
+    staff(instance)
     yield instance
     instance.close()
 

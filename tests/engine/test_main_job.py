@@ -18,11 +18,13 @@ from heron.samples import org
 from heron.store import models as m
 from heron.store import repository as repo
 from heron.store.models import utcnow
+from tests.factories import staff
 
 
 @pytest.fixture
 def heron(settings: Settings):
     instance = Heron(settings)
+    staff(instance)
     yield instance
     instance.close()
 
@@ -214,6 +216,7 @@ def test_two_people_deciding_at_once_leave_exactly_one_decision(
     investigation_id = report(heron, "alice@example.org", "payroll")
     action_id = pending(heron, investigation_id)["soft_delete"]["id"]
     others = [Heron(settings) for _ in range(3)]
+    staff(heron, **{f"approver-{id(o)}": ("approver", False) for o in others})
     outcomes: list[str] = []
     start = threading.Barrier(3)
 
@@ -419,7 +422,7 @@ def test_a_hard_delete_is_refused_without_the_purge_permission(heron, organisati
     assert rejected.status == "rejected"
     with pytest.raises(ActionError, match="follows a soft delete"):
         heron.propose_hard_delete(
-            pending(heron, investigation_id)["block_sender"]["id"], by="a"
+            pending(heron, investigation_id)["block_sender"]["id"], by="analyst"
         )
 
 
@@ -431,11 +434,13 @@ def test_an_action_runs_once_at_a_time_and_a_dead_run_is_taken_over(
     import subprocess
 
     from heron.actions import service as actions
+    from heron.actions.approval import Decision
 
     investigation_id = report(heron, "alice@example.org", "payroll")
     action_id = pending(heron, investigation_id)["soft_delete"]["id"]
     with heron.store.session() as session:
-        actions.decide(session, action_id, approve=True, by="approver", comment="")
+        approver = heron.person(session, "approver")
+        actions.decide(session, action_id, Decision(True, approver))
         action = session.get(m.Action, action_id)  # as another live run left it
         action.status = "running"
         action.run_by = f"{socket.gethostname()}:{os.getpid()}:other"

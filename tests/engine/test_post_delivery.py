@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 from datetime import timedelta
@@ -25,6 +26,7 @@ from heron.store.explorer import ExploreQuery
 from heron.store.models import utcnow
 from tests.cli.test_commands import runner
 from tests.engine.test_clusters import Organisation, campaign
+from tests.factories import staff
 
 BAD = "https://salary-update.test/s/1"
 RECENT = utcnow() - timedelta(days=1)
@@ -33,6 +35,7 @@ RECENT = utcnow() - timedelta(days=1)
 @pytest.fixture
 def heron(settings: Settings):
     instance = Heron(settings)
+    staff(instance)
     yield instance
     instance.close()
 
@@ -236,6 +239,7 @@ def test_the_command_line_investigates_a_mailbox(heron, delivered, monkeypatch):
     from heron.cli.main import app
 
     monkeypatch.setenv("HERON_HOME", str(heron.settings.home))
+    monkeypatch.setenv("HERON_LOCAL_USERS", json.dumps({getpass.getuser(): "analyst"}))
     if heron.settings.database_url:
         monkeypatch.setenv("HERON_DATABASE_URL", heron.settings.database_url)
     result = runner.invoke(

@@ -9,11 +9,13 @@ import pytest
 from heron.engine import views
 from heron.engine.service import Heron
 from heron.samples import org
+from tests.factories import staff
 
 
 @pytest.fixture
 def heron(settings):
     instance = Heron(settings)
+    staff(instance)
     yield instance
     instance.close()
 

@@ -12,6 +12,7 @@ import pytest
 
 from heron.config import Settings, load_settings
 from heron.engine.service import Heron
+from tests.factories import staff
 from tests.maillab import DOMAIN, MASTER_PASSWORD, Lab
 
 PHISH_URL = "https://payroll-check.test/confirm"
@@ -33,7 +34,6 @@ def lab_settings(
         operator="tester",
         org_domains=[DOMAIN],
         connectors=lab.connectors(group),
-        purge_approvers=["purger"],
         workers=2,
     )
 
@@ -46,6 +46,7 @@ def heron_for(
 
     def make(group: str) -> Heron:
         instance = Heron(lab_settings(lab, group, tmp_path / "home", monkeypatch))
+        staff(instance)
         made.append(instance)
         return instance
 

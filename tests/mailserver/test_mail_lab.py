@@ -255,7 +255,9 @@ def test_block_domain_refuses_every_sender_of_it_until_undone(lab, heron_for):
         heron.propose_block_domain(investigation_id, "gmail.com", by="analyst")
     with pytest.raises(ActionError, match="organisation's own"):
         heron.propose_block_domain(investigation_id, DOMAIN, by="analyst")
-    action = heron.propose_block_domain(investigation_id, "payroll-check.test", by="a")
+    action = heron.propose_block_domain(
+        investigation_id, "payroll-check.test", by="analyst"
+    )
     assert action.status == "pending"
 
     assert heron.approve(action.id, by="approver").status == "completed"

@@ -14,6 +14,7 @@ from heron.engine.service import Heron
 from heron.store import models as m
 from heron.store.explorer import ExploreQuery, explore, stale_messages
 from tests.cli.test_commands import runner
+from tests.factories import staff
 
 
 def mail(
@@ -50,6 +51,7 @@ PAYSLIP_SHA256 = hashlib.sha256(PAYSLIP).hexdigest()
 @pytest.fixture
 def heron(settings: Settings, tmp_path):
     instance = Heron(settings)
+    staff(instance)
     folder = tmp_path / "mail"
     folder.mkdir()
     campaign = mail(
@@ -170,6 +172,7 @@ def test_near_duplicate_bodies_are_found_by_their_fingerprint(settings, tmp_path
         "Failure to act will suspend delivery. Reference {ref}. IT Service Desk"
     )
     instance = Heron(settings)
+    staff(instance)
     try:
         for number, name in enumerate(("Ann", "Ben", "Cleo")):
             message = EmailMessage()

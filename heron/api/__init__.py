@@ -1,0 +1,1 @@
+"""The ways in over HTTP: the REST API and the activity feed."""
