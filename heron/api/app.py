@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 Id = Annotated[int, PathParam(ge=1, le=2**62)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Text = Annotated[str, Field(max_length=4000)]
+Tenant = Annotated[str, PathParam(max_length=64)]
+ContentType = Annotated[str, Query(alias="contentType", max_length=64)]
 
 
 class Strict(BaseModel):
@@ -449,10 +451,11 @@ def create_app(heron: Heron) -> FastAPI:
 
     # -- explorer, reports, audit records --------------------------------------------
 
-    @app.post(f"{v1}/explorer")
+    @app.get(f"{v1}/explorer")
     @needs(Permission.READ)
     def explore(
-        body: QueryBody, limit: Annotated[int, Query(ge=1, le=explorer.MAX_LIMIT)] = 100
+        body: Annotated[QueryBody, Query()],
+        limit: Annotated[int, Query(ge=1, le=explorer.MAX_LIMIT)] = 100,
     ) -> dict[str, Any]:
         """Delivered copies matching the filters, newest first, with counts."""
         query = body.query(limit)
@@ -790,8 +793,6 @@ def _authenticate(heron: Heron, token: str) -> Principal | None:
 def _feed_routes(app: FastAPI, heron: Heron) -> None:
     """The activity feed, as the Office 365 Management Activity API serves it."""
     base = "/api/v1.0/{tenant}/activity/feed"
-    Tenant = Annotated[str, PathParam(max_length=64)]
-    ContentType = Annotated[str, Query(alias="contentType", max_length=64)]
 
     def wrong(tenant: str, content_type: str | None) -> JSONResponse | None:
         if tenant.lower() != heron.feed.tenant:
@@ -881,7 +882,9 @@ def _feed_routes(app: FastAPI, heron: Heron) -> None:
             blobs = activity.seal(s)
             notify.enqueue_content(s, heron.feed, blobs, heron.feed_base)
         with heron.store.session() as s:
-            page = activity.content(s, window[0], window[1], after=after)
+            page = activity.content(
+                s, window[0], window[1], after=after, page_size=activity.PAGE_SIZE
+            )
             listed = [
                 activity.blob_view(heron.feed, b, heron.feed_base) for b in page.blobs
             ]

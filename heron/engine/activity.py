@@ -13,9 +13,11 @@ InvestigationType, Status, StartTimeUtc, LastUpdateTimeUtc, DeeplinkURL, Actions
 (each with ActionStatus, and ApprovedBy once approved) and Data, a JSON string with
 the entities and alerts, as Microsoft's AIR records do.
 
-Records are sealed into content blobs that never change afterwards (``seal``); the
-content listing shows blobs by creation time, and a blob is the JSON array of its
-records. Listing seals what is waiting first, so a record is listed at once.
+Records are sealed into content blobs that never change afterwards (``seal``): by
+the ``feed`` job of ``heron serve`` every minute, and by every content listing
+before it lists. A blob's creation time is the moment it was sealed, so a blob
+never appears in a window a collector has already listed: a collector that lists
+consecutive windows up to "now" reads every record exactly once.
 """
 
 from __future__ import annotations
