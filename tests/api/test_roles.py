@@ -9,7 +9,7 @@ from fastapi.routing import APIRoute
 
 from heron.api.app import create_app
 from heron.api.security import PUBLIC, permission_of
-from heron.domain.roles import Permission, Role, grants
+from heron.domain.roles import Role, grants
 from tests.api.conftest import as_user, sample
 from tests.factories import staff
 
