@@ -107,9 +107,11 @@ class ApprovalMachine(RuleBasedStateMachine):
         self.call(who, "POST", "/api/v1/investigations", json={"recipient": recipient})
 
     @precondition(lambda self: self.action_ids())
-    @rule(who=st.sampled_from(PEOPLE), pick=st.integers(0, 50), verb=st.sampled_from(
-        ["approve", "reject", "undo"]
-    ))
+    @rule(
+        who=st.sampled_from(PEOPLE),
+        pick=st.integers(0, 50),
+        verb=st.sampled_from(["approve", "reject", "undo"]),
+    )
     def decide(self, who: str, pick: int, verb: str) -> None:
         ids = self.action_ids()
         action_id = ids[pick % len(ids)]
@@ -141,7 +143,9 @@ class ApprovalMachine(RuleBasedStateMachine):
     )
     def decide_all_of_a_type(self, who: str, pick: int, verb: str) -> None:
         with self.heron.store.session() as session:
-            rows = [(a.investigation_id, a.type) for a in session.scalars(select(m.Action))]
+            rows = [
+                (a.investigation_id, a.type) for a in session.scalars(select(m.Action))
+            ]
         investigation_id, kind = rows[pick % len(rows)]
         self.call(
             who,
@@ -156,7 +160,9 @@ class ApprovalMachine(RuleBasedStateMachine):
         level=st.sampled_from(["off", "automatic"]),
         max_copies=st.one_of(st.none(), st.integers(1, 5)),
     )
-    def automation(self, who: str, kind: str, level: str, max_copies: int | None) -> None:
+    def automation(
+        self, who: str, kind: str, level: str, max_copies: int | None
+    ) -> None:
         self.call(
             who,
             "PUT",
@@ -207,10 +213,14 @@ class ApprovalMachine(RuleBasedStateMachine):
                 assert rule_["action_type"] == action.type != "hard_delete"
                 continue
             role, purge = roles[actor]
-            assert role in ("approver", "admin"), f"{actor} ({role}) approved {action.id}"
+            assert role in ("approver", "admin"), (
+                f"{actor} ({role}) approved {action.id}"
+            )
             if action.type == "hard_delete":
                 assert purge, f"{actor} approved a hard delete without the permission"
-            assert actor != action.proposed_by, "the proposer approved (two-person rule)"
+            assert actor != action.proposed_by, (
+                "the proposer approved (two-person rule)"
+            )
 
     @invariant()
     def the_trail_is_intact(self) -> None:
