@@ -27,7 +27,13 @@ EXAMPLES = int(os.environ.get("HERON_TEST_FUZZ_EXAMPLES", "15"))
 def api_schema(settings_sqlite) -> Iterator[object]:
     heron = Heron(settings_sqlite)
     maildirs = org.write_maildirs(heron.settings.home / "org")
+    (heron.settings.home / "intel").mkdir(parents=True, exist_ok=True)
+    (heron.settings.home / "intel" / "feed.txt").write_text(org.INTEL_FEED)
     heron.ingest(maildirs.values())
+    # An investigation with actions, so that generated ids name real rows too.
+    payroll = next(s.raw for s in org.sample_messages() if s.key == "payroll")
+    heron.report(org.user_report("alice@example.org", payroll))
+    heron.process()
     tokens = staff(heron)
     app = create_app(heron)
     app.state.fuzz_tokens = tokens
