@@ -4,6 +4,7 @@
     ├── ConfigError          a setting is missing or invalid; names the setting
     ├── MailParseError       bytes that cannot be read as mail at all
     ├── IntelFeedError       a feed file that cannot be read in any known format
+    ├── InvalidInput         a value a person sent that heron cannot use
     ├── NotFoundError        an id that names nothing in the store
     ├── ActionError          an action that cannot move to the asked state
     │   ├── ApprovalRequired an action asked to run without an approval
@@ -28,6 +29,11 @@ class MailParseError(HeronError):
 
 class IntelFeedError(HeronError):
     """An intel feed that is in no format heron reads."""
+
+
+class InvalidInput(HeronError, ValueError):
+    """A value a person sent (over the API or the command line) that heron cannot
+    use; the message says which and what would do."""
 
 
 class NotFoundError(HeronError):

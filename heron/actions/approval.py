@@ -27,10 +27,11 @@ from sqlalchemy.orm import Session
 
 from heron.actions.types import ACTION_TYPES
 from heron.domain.roles import Permission, Principal, PrincipalKind
-from heron.errors import ActionError, PermissionDenied
+from heron.errors import InvalidInput, NotFoundError, PermissionDenied
 from heron.store import models as m
 
 NEVER_AUTOMATED = frozenset({"hard_delete", "reset_credentials"})
+CLUSTER_KINDS = ("indicator", "similarity")
 MAX_COPIES_LIMIT = 1_000_000
 
 
@@ -63,19 +64,19 @@ class Rule:
     def parse(cls, action_type: str, level: str, limits: dict[str, Any]) -> Rule:
         """A rule from what an admin sent; a clear error for anything else."""
         if action_type not in ACTION_TYPES:
-            raise ActionError(
+            raise NotFoundError(
                 f"no action type {action_type[:40]!r}; known: "
                 f"{', '.join(sorted(ACTION_TYPES))}"
             )
         try:
             parsed = Level(level)
         except ValueError:
-            raise ActionError(
+            raise InvalidInput(
                 f"automation level {level[:40]!r}: one of "
                 f"{', '.join(v.value for v in Level)}"
             ) from None
         if parsed is Level.AUTOMATIC and action_type in NEVER_AUTOMATED:
-            raise ActionError(
+            raise InvalidInput(
                 f"{action_type} is never automatic: "
                 + (
                     "it cannot be undone"
@@ -89,17 +90,17 @@ class Rule:
             or not isinstance(max_copies, int)
             or not 0 < max_copies <= MAX_COPIES_LIMIT
         ):
-            raise ActionError(
+            raise InvalidInput(
                 f"max_copies must be a whole number from 1 to {MAX_COPIES_LIMIT}"
             )
         kinds = limits.get("cluster_kinds") or []
-        if not isinstance(kinds, list) or not all(
-            isinstance(k, str) and 0 < len(k) <= 32 for k in kinds
-        ):
-            raise ActionError("cluster_kinds must be a list of cluster kinds")
+        if not isinstance(kinds, list) or not all(k in CLUSTER_KINDS for k in kinds):
+            raise InvalidInput(
+                f"cluster_kinds must list cluster kinds: {', '.join(CLUSTER_KINDS)}"
+            )
         malicious_only = limits.get("malicious_only", True)
         if not isinstance(malicious_only, bool):
-            raise ActionError("malicious_only must be true or false")
+            raise InvalidInput("malicious_only must be true or false")
         return cls(
             action_type,
             parsed,

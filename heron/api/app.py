@@ -17,18 +17,21 @@ import csv
 import io
 import json
 import logging
+import re
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import Body, FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
 
 from heron import __version__
 from heron.actions import approval
@@ -42,6 +45,7 @@ from heron.errors import (
     ActionError,
     ConfigError,
     HeronError,
+    InvalidInput,
     MailParseError,
     NotFoundError,
     PermissionDenied,
@@ -57,6 +61,10 @@ Id = Annotated[int, PathParam(ge=1, le=2**62)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Text = Annotated[str, Field(max_length=4000)]
 Tenant = Annotated[str, PathParam(max_length=64)]
+ActionStatusName = Literal[
+    "pending", "approved", "rejected", "expired", "running", "completed", "partial",
+    "failed", "undone",
+]  # fmt: skip
 ContentType = Annotated[str, Query(alias="contentType", max_length=64)]
 
 
@@ -111,6 +119,17 @@ class QueryBody(Strict):
         return explorer.ExploreQuery.from_dict({**data, "limit": limit})
 
 
+class ExplorerQuery(QueryBody):
+    limit: Annotated[int, Field(ge=1, le=explorer.MAX_LIMIT)] = 100
+
+    def query(self, limit: int = explorer.DEFAULT_LIMIT) -> explorer.ExploreQuery:
+        data = self.model_dump(exclude_defaults=True, exclude={"limit"})
+        for name in ("since", "until"):
+            if name in data:
+                data[name] = data[name].isoformat()
+        return explorer.ExploreQuery.from_dict({**data, "limit": limit})
+
+
 class ListBody(Strict):
     list: Literal["allow", "block"]
     kind: Literal["sender", "domain", "url", "sha256", "ip"]
@@ -121,25 +140,35 @@ class AutomationBody(Strict):
     level: Literal["off", "automatic"]
     max_copies: Annotated[int, Field(ge=1, le=approval.MAX_COPIES_LIMIT)] | None = None
     cluster_kinds: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=32)]], Field(max_length=10)
+        list[Literal["indicator", "similarity"]], Field(max_length=2)
     ] = []
-    malicious_only: bool = True
+    malicious_only: StrictBool = True
 
 
 class UserBody(Strict):
     name: Annotated[str, Field(min_length=1, max_length=64)]
     role: Literal["reader", "analyst", "approver", "admin"]
-    purge: bool = False
+    purge: StrictBool = False
 
 
 class WebhookBody(Strict):
     address: Annotated[str, Field(min_length=1, max_length=2000)]
-    authId: Annotated[str, Field(max_length=500)] = ""  # noqa: N815 (Microsoft's name)
+    authId: Annotated[str, Field(max_length=500, pattern=r"^[\x21-\x7e]*$")] = ""  # noqa: N815
     expiration: Annotated[str, Field(max_length=100)] = ""
 
 
 class SubscriptionBody(Strict):
     webhook: WebhookBody | None = None
+
+
+def _raw_body(media_type: str) -> dict[str, Any]:
+    """The OpenAPI entry of a body read as bytes."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {media_type: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
 
 
 def _me(request: Request) -> Principal:
@@ -171,9 +200,14 @@ def _csv(rows: list[dict[str, Any]], columns: list[str], name: str) -> Response:
     )
 
 
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> Any:
     # A cell a spreadsheet would run as a formula is quoted (CSV injection).
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    if isinstance(value, str) and (
+        value[:1] in FORMULA or value.lstrip(" \t\r\n\"'")[:1] in FORMULA
+    ):
         return "'" + value
     return value
 
@@ -291,7 +325,7 @@ def create_app(heron: Heron) -> FastAPI:
     @needs(Permission.READ)
     def investigation_actions(
         investigation_id: Id,
-        status: Annotated[str | None, Query(max_length=16)] = None,
+        status: ActionStatusName | None = None,
     ) -> list[dict[str, Any]]:
         with session() as s:
             views.investigation_row(s, investigation_id)
@@ -403,7 +437,7 @@ def create_app(heron: Heron) -> FastAPI:
     @app.get(f"{v1}/actions")
     @needs(Permission.READ)
     def list_actions(
-        status: Annotated[str | None, Query(max_length=16)] = None,
+        status: ActionStatusName | None = None,
         investigation_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
     ) -> list[dict[str, Any]]:
         with session() as s:
@@ -453,12 +487,9 @@ def create_app(heron: Heron) -> FastAPI:
 
     @app.get(f"{v1}/explorer")
     @needs(Permission.READ)
-    def explore(
-        body: Annotated[QueryBody, Query()],
-        limit: Annotated[int, Query(ge=1, le=explorer.MAX_LIMIT)] = 100,
-    ) -> dict[str, Any]:
+    def explore(body: Annotated[ExplorerQuery, Query()]) -> dict[str, Any]:
         """Delivered copies matching the filters, newest first, with counts."""
-        query = body.query(limit)
+        query = body.query(body.limit)
         with session() as s:
             result = explorer.explore(s, query)
         return {
@@ -468,17 +499,25 @@ def create_app(heron: Heron) -> FastAPI:
             "copies": result.copies,
         }
 
-    @app.post(f"{v1}/reports", status_code=202)
+    @app.post(
+        f"{v1}/reports", status_code=202, openapi_extra=_raw_body("message/rfc822")
+    )
     @needs(Permission.INVESTIGATE)
-    def report(
+    async def report(
         request: Request,
-        raw: Annotated[bytes, Body(media_type="message/rfc822")],
         reporter: Annotated[str, Query(max_length=320)] = "",
         process: bool = True,
     ) -> dict[str, Any]:
         """A user's report: the body is the reported mail (.eml, .msg, or the report
-        mailbox's message wrapping it), read by the same bounded reader as every
-        message. The reporter is the wrapper's From unless given."""
+        mailbox's message wrapping it), whatever the Content-Type, read by the same
+        bounded reader as every message. The reporter is the wrapper's From unless
+        given."""
+        raw = await request.body()
+        return await run_in_threadpool(_report, request, raw, reporter, process)
+
+    def _report(
+        request: Request, raw: bytes, reporter: str, process: bool
+    ) -> dict[str, Any]:
         if not raw:
             raise MailParseError("the body is empty: send the reported message")
         submissions = heron.report_all(
@@ -505,15 +544,28 @@ def create_app(heron: Heron) -> FastAPI:
             "investigations": ran,
         }
 
-    @app.post(f"{v1}/audit-records", status_code=202)
+    @app.post(
+        f"{v1}/audit-records",
+        status_code=202,
+        openapi_extra=_raw_body("application/octet-stream"),
+    )
     @needs(Permission.INVESTIGATE)
-    def audit_records(
+    async def audit_records(
         request: Request,
-        raw: Annotated[bytes, Body(media_type="application/octet-stream")],
         format: Literal["json", "jsonl", "csv"] = "json",  # noqa: A002
         process: bool = True,
     ) -> dict[str, Any]:
-        """Microsoft 365 audit records, as ``heron ingest --audit`` reads them."""
+        """Microsoft 365 audit records, as ``heron ingest --audit`` reads them; the
+        body is the file, whatever the Content-Type."""
+        raw = await request.body()
+        return await run_in_threadpool(_audit_records, request, raw, format, process)
+
+    def _audit_records(
+        request: Request,
+        raw: bytes,
+        format: str,  # noqa: A002
+        process: bool,
+    ) -> dict[str, Any]:
         if not raw:
             raise MailParseError("the body is empty: send audit records")
         uploads = heron.settings.home / "uploads"
@@ -816,31 +868,40 @@ def _feed_routes(app: FastAPI, heron: Heron) -> None:
         if (error := wrong(tenant, content_type)) is not None:
             return error
         webhook = body.webhook.model_dump() if body and body.webhook else None
-        if webhook and not any(
-            webhook["address"].startswith(p) for p in heron.settings.feed_webhook_urls
+        if webhook and not activity.webhook_allowed(
+            webhook["address"], heron.settings.feed_webhook_urls
         ):
             return _feed_error(
                 400,
                 "AF20021",
-                "the webhook address is not among HERON_FEED_WEBHOOK_URLS; an admin "
-                "adds it there first",
+                "the webhook address is not under one of HERON_FEED_WEBHOOK_URLS; an "
+                "admin adds it there first",
             )
+        me = _me(request)
         with heron.store.session() as s:
-            row = activity.start_subscription(
-                s, content_type, webhook, _me(request).name
-            )
+            row = activity.start_subscription(s, content_type, webhook, me.name)
+            trail.append(
+                s, me, "feed.subscription_started", "subscription", content_type,
+                detail={"webhook": (webhook or {}).get("address", "")},
+            )  # fmt: skip
             return activity.subscription_view(row)
 
     @app.post(f"{base}/subscriptions/stop", response_model=None)
-    @needs(Permission.READ)
+    @needs(Permission.ADMINISTER)
     def stop(request: Request, tenant: Tenant, content_type: ContentType) -> Any:
+        """Stop a subscription (admins: every collector of the organisation reads
+        the one subscription)."""
         if (error := wrong(tenant, content_type)) is not None:
             return error
+        me = _me(request)
         with heron.store.session() as s:
-            if not activity.stop_subscription(s, content_type, _me(request).name):
+            if not activity.stop_subscription(s, content_type, me.name):
                 return _feed_error(
                     400, "AF20022", f"no subscription to {content_type} is enabled"
                 )
+            trail.append(
+                s, me, "feed.subscription_stopped", "subscription", content_type
+            )
         return Response(status_code=200)
 
     @app.get(f"{base}/subscriptions/list", response_model=None)
@@ -877,13 +938,20 @@ def _feed_routes(app: FastAPI, heron: Heron) -> None:
         window = _window(start_time, end_time)
         if isinstance(window, JSONResponse):
             return window
-        after = int(next_page) if next_page and next_page.isdigit() else 0
+        if next_page is not None and not re.fullmatch(r"[0-9]{1,18}", next_page):
+            return _feed_error(400, "AF20055", "nextPage is not one heron gave")
+        after = int(next_page) if next_page else 0
         with heron.store.session() as s:
             blobs = activity.seal(s)
             notify.enqueue_content(s, heron.feed, blobs, heron.feed_base)
         with heron.store.session() as s:
             page = activity.content(
-                s, window[0], window[1], after=after, page_size=activity.PAGE_SIZE
+                s,
+                window[0],
+                window[1],
+                content_type=content_type,
+                after=after,
+                page_size=activity.PAGE_SIZE,
             )
             listed = [
                 activity.blob_view(heron.feed, b, heron.feed_base) for b in page.blobs
@@ -925,8 +993,10 @@ def _window(
         return now - timedelta(hours=24), now + timedelta(seconds=1)
     try:
         begin, finish = (_moment(start), _moment(end))
-    except ValueError:
+    except (ValueError, OverflowError):
         return _feed_error(400, "AF20055", "startTime and endTime are ISO 8601 times")
+    if finish > now + timedelta(days=1):
+        return _feed_error(400, "AF20055", "endTime is more than a day ahead")
     if finish <= begin or finish - begin > timedelta(hours=24):
         return _feed_error(
             400, "AF20055", "endTime must follow startTime by at most 24 hours"
@@ -938,7 +1008,8 @@ def _window(
 
 def _moment(text: str) -> datetime:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def _check_routes(app: FastAPI) -> None:
@@ -966,7 +1037,16 @@ def _errors(app: FastAPI) -> None:
     app.add_exception_handler(MailParseError, answer(422))
     app.add_exception_handler(ConfigError, answer(400))
     app.add_exception_handler(HeronError, answer(400))
+    app.add_exception_handler(InvalidInput, answer(422))
     app.add_exception_handler(ValueError, answer(422))
+
+    async def clash(_request: Request, _exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "a request at the same moment made the same change; try again"},
+            409,
+        )
+
+    app.add_exception_handler(IntegrityError, clash)
 
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [

@@ -6,7 +6,11 @@ it finds the route, reads the bearer token, and answers:
 - 401 when the route needs a user and no valid token came (``WWW-Authenticate``);
 - 403 when the user's role lacks the route's permission, whatever the body or ids;
 - 413 when the body is larger than ``api_max_body_bytes`` (the body is read here,
-  up to the limit, before the route sees it).
+  up to the limit, before the route sees it), and 408 when it takes longer than
+  ``BODY_SECONDS`` to arrive.
+
+A request that matches no route fully (an unknown path, a wrong method) needs a
+user like any other, so no one learns the routes or sends a body without a token.
 
 Every route declares its permission with ``needs``; a route without one is refused
 at start-up. Each request is logged once, with the user, method, path and status.
@@ -31,6 +35,10 @@ log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC = "public"
+# The pages FastAPI serves itself: public, read-only.
+FASTAPI_PAGES = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+# How long a request body may take to arrive, whole.
+BODY_SECONDS = 60.0
 
 
 def needs(permission: Permission | str) -> Callable[[F], F]:
@@ -74,14 +82,18 @@ class Guard:
         self.authenticate = authenticate
         self.max_body = max_body
 
-    def _permission(self, scope: Scope) -> tuple[bool, Permission | str | None]:
-        partial = False
+    def _permission(self, scope: Scope) -> Permission | str | None:
+        """The permission of the route the request fully matches; PUBLIC for the
+        pages FastAPI serves itself; None when no route matches fully (a wrong
+        method, an unknown path), which needs a user like any route."""
         for route in self.routes():
             match, _ = route.matches(scope)
             if match is Match.FULL:
-                return True, permission_of(getattr(route, "endpoint", None))
-            partial = partial or match is Match.PARTIAL
-        return partial, None
+                declared = permission_of(getattr(route, "endpoint", None))
+                if declared is None and getattr(route, "path", "") in FASTAPI_PAGES:
+                    return PUBLIC
+                return declared
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -99,17 +111,19 @@ class Guard:
         log.info(
             "%s %s %s: %s (%.0f ms)",
             who,
-            scope.get("method", ""),
-            scope.get("path", "")[:300],
+            _printable(str(scope.get("method", ""))[:16]),
+            _printable(str(scope.get("path", ""))[:300]),
             status["code"],
             (time.monotonic() - started) * 1000,
         )
 
     async def _guard(self, scope: Scope, receive: Receive, send: Send) -> str:
-        found, permission = self._permission(scope)
-        if permission == PUBLIC or (found and permission is None):
-            # Routes FastAPI adds itself (openapi.json, docs) are public.
-            await self._with_body(scope, receive, send)
+        permission = self._permission(scope)
+        if permission == PUBLIC:
+            if scope.get("method") not in ("GET", "HEAD"):
+                await _answer(send, 405, "public pages are read with GET")
+                return "-"
+            await self.app(scope, receive, send)
             return "-"
         token = _bearer(scope)
         principal = (
@@ -145,18 +159,22 @@ class Guard:
             return
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body:
-                await _answer(send, 413, f"the body is over {self.max_body} bytes")
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        with anyio.move_on_after(BODY_SECONDS) as waited:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > self.max_body:
+                    await _answer(send, 413, f"the body is over {self.max_body} bytes")
+                    return
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+        if waited.cancelled_caught:
+            await _answer(send, 408, f"the body did not arrive within {BODY_SECONDS} s")
+            return
         body = b"".join(chunks)
         delivered = False
 
@@ -168,6 +186,12 @@ class Guard:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+def _printable(text: str) -> str:
+    """Text for a log line: control characters escaped, so that a request cannot
+    forge a line of its own."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
 def _header(scope: Scope, name: bytes) -> str:

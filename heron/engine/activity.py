@@ -28,6 +28,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -399,13 +400,16 @@ def content(
     start: datetime,
     end: datetime,
     *,
+    content_type: str = CONTENT_TYPE,
     after: int = 0,
     page_size: int = PAGE_SIZE,
 ) -> ContentPage:
-    """Blobs created in [start, end), oldest first, after the blob id ``after``."""
+    """Blobs of a content type created in [start, end), oldest first, after the
+    blob id ``after``."""
     rows = session.scalars(
         select(m.ActivityBlob)
         .where(
+            m.ActivityBlob.content_type == content_type,
             m.ActivityBlob.created_at >= start,
             m.ActivityBlob.created_at < end,
             m.ActivityBlob.id > after,
@@ -449,6 +453,42 @@ def record_count(session: Session) -> int:
 
 
 # -- subscriptions ---------------------------------------------------------------
+
+
+def webhook_allowed(address: str, allowed: list[str]) -> bool:
+    """Whether a subscription may name ``address`` as its webhook: it must have the
+    scheme, host and port of one allowed address, a path under that address's path,
+    and no user name or password (``https://allowed@elsewhere/`` goes elsewhere)."""
+    try:
+        wanted = urlsplit(address)
+        port = wanted.port
+    except ValueError:
+        return False
+    if wanted.scheme not in ("http", "https") or not wanted.hostname:
+        return False
+    if wanted.username is not None or wanted.password is not None:
+        return False
+    for prefix in allowed:
+        try:
+            base = urlsplit(prefix)
+            base_port = base.port
+        except ValueError:
+            continue
+        same_place = (
+            wanted.scheme == base.scheme
+            and wanted.hostname == (base.hostname or "")
+            and (port or _default_port(wanted.scheme))
+            == (base_port or _default_port(base.scheme))
+        )
+        root = base.path if base.path.endswith("/") else base.path + "/"
+        path = wanted.path if wanted.path.endswith("/") else wanted.path + "/"
+        if same_place and path.startswith(root if base.path else "/"):
+            return True
+    return False
+
+
+def _default_port(scheme: str) -> int:
+    return 443 if scheme == "https" else 80
 
 
 def subscription_view(row: m.ActivitySubscription) -> dict[str, Any]:

@@ -38,7 +38,7 @@ from heron.config import Settings, SmtpSettings, WebhookSettings
 from heron.connectors.secrets import read_secret
 from heron.domain.names import is_outside
 from heron.domain.verdicts import InvestigationStatus
-from heron.engine.activity import Change, Feed, blob_view
+from heron.engine.activity import Change, Feed, blob_view, webhook_allowed
 from heron.errors import ConfigError
 from heron.store import models as m
 from heron.store.models import row_key, utcnow
@@ -264,7 +264,7 @@ class Channels:
         self._post(hook.url, body, headers, hook.timeout)
 
     def _feed(self, note: m.Notification) -> None:
-        if not any(note.target.startswith(p) for p in self.settings.feed_webhook_urls):
+        if not webhook_allowed(note.target, self.settings.feed_webhook_urls):
             raise ConfigError(
                 f"{note.target[:100]} is not among HERON_FEED_WEBHOOK_URLS any more"
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import ipaddress
 import json
 import logging
 from collections import Counter
@@ -71,6 +72,7 @@ from heron.errors import (
     ActionError,
     ConfigError,
     ConnectorError,
+    InvalidInput,
     MailParseError,
     NotFoundError,
     PermissionDenied,
@@ -866,9 +868,17 @@ class Heron:
         """Add an entry to the allow or block list, or remove one, for a person who
         may manage the lists. Returns the entry, how many post-delivery events a
         new block raised, and whether anything changed."""
-        entry = ListEntry(kind, value, list_)
+        try:
+            entry = ListEntry(kind, value, list_)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
         with self.store.session() as session:
             person = self._require(session, by, Permission.MANAGE_LISTS)
+            if add:
+                self._check_list_entry(session, entry)
+                before = {(e.list, e.kind, e.value) for e in repo.list_entries(session)}
+                if (entry.list, entry.kind, entry.value) in before:
+                    return entry, 0, False
         raised, changed = 0, True
         if add and entry.list == "block":
             entry, raised = self.block(entry.kind, entry.value, by=person.name)
@@ -899,6 +909,30 @@ class Heron:
                     },
                 )
         return entry, raised, changed
+
+    def _check_list_entry(self, session: Session, entry: ListEntry) -> None:
+        """Entries that would block or allow far more than anyone means are refused:
+        the organisation's own domains, networks wider than /8 (IPv4) or /32 (IPv6),
+        and an entry the other list holds."""
+        if entry.kind == "domain" and entry.list == "block":
+            own = {organisational_domain(d) for d in self.org_domains(session)}
+            if organisational_domain(entry.value) in own:
+                raise InvalidInput(f"{entry.value} is the organisation's own domain")
+        if entry.kind == "ip" and "/" in entry.value:
+            network = ipaddress.ip_network(entry.value, strict=False)
+            widest = 8 if network.version == 4 else 32
+            if network.prefixlen < widest:
+                raise InvalidInput(
+                    f"{entry.value} is wider than /{widest}: it would take in "
+                    "unrelated senders; list narrower networks"
+                )
+        other = "allow" if entry.list == "block" else "block"
+        for held in repo.list_entries(session):
+            if (held.list, held.kind, held.value) == (other, entry.kind, entry.value):
+                raise InvalidInput(
+                    f"{entry.kind} {entry.value} is on the {other} list; remove it "
+                    "there first"
+                )
 
     # -- people ----------------------------------------------------------------------
 
@@ -933,7 +967,7 @@ class Heron:
                 actor,
                 "user.added",
                 "user",
-                name,
+                row.name,
                 detail={"role": parsed.value, "purge": purge, "token": token.prefix},
             )
             return token
@@ -960,6 +994,14 @@ class Heron:
         with self.store.session() as session:
             actor = self._require(session, by, Permission.ADMINISTER)
             row = users.get_user(session, name)
+            if (
+                row.role == "admin"
+                and row.disabled_at is None
+                and users.active_admins(session) <= 1
+            ):
+                raise ActionError(
+                    f"{row.name} is the last active admin; add another admin first"
+                )
             if row.disabled_at is None:
                 row.disabled_at = utcnow()
             revoked = users.revoke_tokens(session, row)
@@ -2352,7 +2394,7 @@ class Heron:
         try:
             entry = ListEntry("domain", domain, "block")
         except ValueError as exc:
-            raise ActionError(f"{domain[:100]!r} cannot be blocked: {exc}") from None
+            raise InvalidInput(f"{domain[:100]!r} cannot be blocked: {exc}") from None
         with self.store.session() as session:
             person = self._require(session, by, Permission.PROPOSE)
             by = person.name
@@ -2382,6 +2424,7 @@ class Heron:
                 expires_at=utcnow() + self.settings.action_expiry,
                 proposed_by=person,
             )
+            _already_decided(action, new)
             if new:
                 repo.add_log(
                     session,
@@ -2423,6 +2466,7 @@ class Heron:
                 expires_at=utcnow() + self.settings.action_expiry,
                 proposed_by=person,
             )
+            _already_decided(action, new)
             if new:
                 repo.add_log(
                     session,
@@ -2752,6 +2796,16 @@ def threat_names(verdict: EntityVerdict) -> list[str]:
         for finding in verdict.reasons
     }
     return sorted(names) or ["phish"]
+
+
+def _already_decided(action: m.Action, new: bool) -> None:
+    """A proposal of what an investigation already decided is refused: the earlier
+    action keeps its decision, and a pending one is returned as it is."""
+    if not new and action.status != ActionStatus.PENDING.value:
+        raise ActionError(
+            f"action {action.id} already proposed this and is {action.status}; "
+            "its decision stands"
+        )
 
 
 def _login() -> str:

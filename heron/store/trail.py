@@ -179,6 +179,12 @@ def _check(row: m.AuditTrailRecord, prev: str, expected_seq: int) -> str:
         "investigation_id": row.investigation_id,
     }
     changed = sorted(k for k, v in columns.items() if body.get(k) != v)
+    try:
+        moment = datetime.fromisoformat(str(body.get("occurred_at")))
+    except ValueError:
+        moment = None
+    if moment != row.occurred_at:
+        changed.append("occurred_at")
     if changed:
         return f"record {row.seq}: {', '.join(changed)} changed after it was written"
     return ""

@@ -16,12 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from heron.domain.roles import Principal, Role
-from heron.errors import ConfigError, NotFoundError
+from heron.errors import InvalidInput, NotFoundError
 from heron.store import models as m
 from heron.store.models import utcnow
 
 TOKEN_PREFIX = "heron_"
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+NAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
+# Names the audit trail uses for principals that are not people.
+RESERVED = frozenset({"system", "automation", "heron", "unknown", "local"})
 MAX_TOKEN = 256
 
 
@@ -30,11 +32,15 @@ def token_hash(token: str) -> str:
 
 
 def check_name(name: str) -> str:
+    """A user name in its one form (lower case); names differ whatever their case."""
+    name = name.strip().lower()
     if not NAME.match(name):
-        raise ConfigError(
+        raise InvalidInput(
             f"user name {name[:80]!r}: use 1 to 64 letters, digits, '.', '_', '@' or "
             "'-', starting with a letter or digit"
         )
+    if name in RESERVED:
+        raise InvalidInput(f"user name {name!r} is reserved for heron's own records")
     return name
 
 
@@ -42,7 +48,7 @@ def parse_role(role: str) -> Role:
     try:
         return Role(role)
     except ValueError:
-        raise ConfigError(
+        raise InvalidInput(
             f"role {role[:40]!r}: one of {', '.join(r.value for r in Role)}"
         ) from None
 
@@ -57,9 +63,9 @@ class NewToken:
 def add_user(
     session: Session, name: str, role: Role, *, purge: bool, by: str
 ) -> m.User:
-    check_name(name)
+    name = check_name(name)
     if session.scalar(select(m.User).where(m.User.name == name)) is not None:
-        raise ConfigError(f"user {name} exists; `heron users list` shows users")
+        raise InvalidInput(f"user {name} exists; `heron users list` shows users")
     row = m.User(name=name, role=role.value, purge=purge, created_by=by)
     session.add(row)
     session.flush()
@@ -67,7 +73,7 @@ def add_user(
 
 
 def get_user(session: Session, name: str) -> m.User:
-    row = session.scalar(select(m.User).where(m.User.name == name))
+    row = session.scalar(select(m.User).where(m.User.name == name.strip().lower()))
     if row is None:
         raise NotFoundError(f"no user {name[:80]!r}; `heron users list` shows users")
     return row
@@ -123,7 +129,9 @@ def by_token(session: Session, token: str) -> Principal | None:
 def by_name(session: Session, name: str) -> Principal | None:
     """The active user of this name, or None."""
     user = session.scalar(
-        select(m.User).where(m.User.name == name, m.User.disabled_at.is_(None))
+        select(m.User).where(
+            m.User.name == name.strip().lower(), m.User.disabled_at.is_(None)
+        )
     )
     return principal(user) if user is not None else None
 
@@ -147,6 +155,16 @@ def list_users(session: Session) -> list[dict[str, object]]:
         }
         for u in users
     ]
+
+
+def active_admins(session: Session) -> int:
+    return len(
+        session.scalars(
+            select(m.User.id).where(
+                m.User.role == Role.ADMIN.value, m.User.disabled_at.is_(None)
+            )
+        ).all()
+    )
 
 
 def any_admin(session: Session) -> bool:

@@ -27,9 +27,9 @@ FILL = {
     "action_type": "soft_delete",
     "content_id": "none",
 }
-# The feed's subscriptions are the collector's own bookkeeping: any user who may
-# read the feed starts and stops them. They change nothing else in heron.
-FEED_WRITES = {"/subscriptions/start", "/subscriptions/stop"}
+# Starting the feed's subscription is the collector's own bookkeeping: any user who
+# may read the feed does it. It changes nothing else in heron (stopping needs admin).
+FEED_WRITES = {"/subscriptions/start"}
 
 
 def routes(heron) -> list[tuple[str, str, object]]:

@@ -18,7 +18,7 @@ from heron.config import SmtpSettings, WebhookSettings
 from heron.engine import notify
 from heron.engine.scheduler import Scheduler
 from heron.engine.service import Heron
-from heron.errors import ActionError, PermissionDenied
+from heron.errors import InvalidInput, PermissionDenied
 from heron.samples import org
 from heron.store import models as m
 from heron.store import trail
@@ -98,7 +98,7 @@ def test_automation_approves_only_what_its_rule_allows(heron):
 def test_automation_is_off_by_default_and_never_for_hard_delete(heron):
     investigation_id = report(heron)
     assert all(a.status == "pending" for a in actions_of(heron, investigation_id))
-    with pytest.raises(ActionError, match="never automatic"):
+    with pytest.raises(InvalidInput, match="never automatic"):
         heron.set_automation("hard_delete", "automatic", {}, by="admin")
     with pytest.raises(PermissionDenied):
         heron.set_automation("soft_delete", "automatic", {}, by="approver")

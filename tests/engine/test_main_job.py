@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from heron.config import Settings
 from heron.engine import views
 from heron.engine.service import Heron
-from heron.errors import ActionError, ApprovalRequired, PermissionDenied
+from heron.errors import ActionError, ApprovalRequired, InvalidInput, PermissionDenied
 from heron.samples import org
 from heron.store import models as m
 from heron.store import repository as repo
@@ -499,5 +499,5 @@ def test_block_domain_refuses_public_suffixes_and_shared_hosting(heron, organisa
     for domain in ("co.uk", "github.io"):
         with pytest.raises(ActionError, match="public suffix"):
             heron.propose_block_domain(investigation_id, domain, by="analyst")
-    with pytest.raises(ActionError, match="cannot be blocked"):
+    with pytest.raises(InvalidInput, match="cannot be blocked"):
         heron.propose_block_domain(investigation_id, "not a domain", by="analyst")
