@@ -65,7 +65,7 @@ ActionStatusName = Literal[
     "pending", "approved", "rejected", "expired", "running", "completed", "partial",
     "failed", "undone",
 ]  # fmt: skip
-ContentType = Annotated[str, Query(alias="contentType", max_length=64)]
+ContentType = Annotated[str | None, Query(alias="contentType", max_length=64)]
 
 
 class Strict(BaseModel):
@@ -200,6 +200,15 @@ def _csv(rows: list[dict[str, Any]], columns: list[str], name: str) -> Response:
     )
 
 
+def _outcomes(targets: list[dict[str, Any]]) -> str:
+    """Targets per outcome, as "done 3; failed 1"."""
+    counts: dict[str, int] = {}
+    for target in targets:
+        status = str(target.get("status", ""))
+        counts[status] = counts.get(status, 0) + 1
+    return "; ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+
+
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -240,6 +249,8 @@ def create_app(heron: Heron) -> FastAPI:
             "role": me.role.value,
             "purge": me.purge,
             "permissions": sorted(p.value for p in Permission if me.may(p)),
+            "tenant": heron.feed.tenant,
+            "activity_feed": heron.feed_base,
         }
 
     # -- alerts and investigations ----------------------------------------------------
@@ -363,10 +374,13 @@ def create_app(heron: Heron) -> FastAPI:
         with session() as s:
             views.investigation_row(s, investigation_id)
             rows = views.list_actions(s, None, investigation_id)
+        for row in rows:
+            row["outcomes"] = _outcomes(row["result"].get("targets", []))
+            row["undo_outcomes"] = _outcomes(row["result"].get("undo", []))
         columns = [
             "id", "type", "target_type", "target", "status", "copies", "reason",
             "proposed_at", "decided_by", "decided_at", "comment", "executed_at",
-            "undone_by", "undone_at",
+            "outcomes", "undone_by", "undone_at", "undo_outcomes",
         ]  # fmt: skip
         return _csv(rows, columns, f"investigation-{investigation_id}-actions.csv")
 
@@ -805,7 +819,7 @@ def create_app(heron: Heron) -> FastAPI:
             )
 
     @app.get(f"{v1}/audit/verify")
-    @needs(Permission.ADMINISTER)
+    @needs(Permission.READ)
     def audit_verify() -> dict[str, Any]:
         with session() as s:
             result = trail.verify(s)
@@ -846,11 +860,15 @@ def _feed_routes(app: FastAPI, heron: Heron) -> None:
     """The activity feed, as the Office 365 Management Activity API serves it."""
     base = "/api/v1.0/{tenant}/activity/feed"
 
-    def wrong(tenant: str, content_type: str | None) -> JSONResponse | None:
+    def wrong(
+        tenant: str, content_type: str | None, needed: bool = True
+    ) -> JSONResponse | None:
         if tenant.lower() != heron.feed.tenant:
             return _feed_error(
                 400, "AF20010", f"the tenant {tenant[:64]} is not this organisation"
             )
+        if needed and content_type is None:
+            return _feed_error(400, "AF20020", "the contentType parameter is missing")
         if content_type is not None and content_type not in activity.CONTENT_TYPES:
             return _feed_error(
                 400, "AF20020", f"the content type {content_type[:64]} is not known"
@@ -865,7 +883,7 @@ def _feed_routes(app: FastAPI, heron: Heron) -> None:
         content_type: ContentType,
         body: SubscriptionBody | None = None,
     ) -> Any:
-        if (error := wrong(tenant, content_type)) is not None:
+        if (error := wrong(tenant, content_type)) is not None or content_type is None:
             return error
         webhook = body.webhook.model_dump() if body and body.webhook else None
         if webhook and not activity.webhook_allowed(
@@ -891,7 +909,7 @@ def _feed_routes(app: FastAPI, heron: Heron) -> None:
     def stop(request: Request, tenant: Tenant, content_type: ContentType) -> Any:
         """Stop a subscription (admins: every collector of the organisation reads
         the one subscription)."""
-        if (error := wrong(tenant, content_type)) is not None:
+        if (error := wrong(tenant, content_type)) is not None or content_type is None:
             return error
         me = _me(request)
         with heron.store.session() as s:
@@ -907,7 +925,7 @@ def _feed_routes(app: FastAPI, heron: Heron) -> None:
     @app.get(f"{base}/subscriptions/list", response_model=None)
     @needs(Permission.READ)
     def subscription_list(tenant: Tenant) -> Any:
-        if (error := wrong(tenant, None)) is not None:
+        if (error := wrong(tenant, None, needed=False)) is not None:
             return error
         with heron.store.session() as s:
             return [activity.subscription_view(r) for r in activity.subscriptions(s)]
@@ -927,7 +945,7 @@ def _feed_routes(app: FastAPI, heron: Heron) -> None:
             str | None, Query(alias="PublisherIdentifier", max_length=64)
         ] = None,
     ) -> Any:
-        if (error := wrong(tenant, content_type)) is not None:
+        if (error := wrong(tenant, content_type)) is not None or content_type is None:
             return error
         with heron.store.session() as s:
             sub = s.get(m.ActivitySubscription, content_type)
@@ -970,7 +988,7 @@ def _feed_routes(app: FastAPI, heron: Heron) -> None:
     def blob(
         tenant: Tenant, content_id: Annotated[str, PathParam(max_length=64)]
     ) -> Any:
-        if (error := wrong(tenant, None)) is not None:
+        if (error := wrong(tenant, None, needed=False)) is not None:
             return error
         with heron.store.session() as s:
             try:

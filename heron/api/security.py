@@ -108,9 +108,11 @@ class Guard:
             await send(message)
 
         who = await self._guard(scope, receive, logged)
+        client = scope.get("client") or ("-", 0)
         log.info(
-            "%s %s %s: %s (%.0f ms)",
+            "%s from %s: %s %s: %s (%.0f ms)",
             who,
+            _printable(str(client[0])[:64]),
             _printable(str(scope.get("method", ""))[:16]),
             _printable(str(scope.get("path", ""))[:300]),
             status["code"],

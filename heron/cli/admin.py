@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from typing import Annotated, Any
 
@@ -11,8 +12,10 @@ import typer
 from heron.actions import approval
 from heron.cli import output
 from heron.cli.main import JsonFlag, _heron, _me, app
+from heron.config import load_settings
 from heron.domain.roles import Permission
 from heron.engine import scheduler
+from heron.errors import ConfigError
 from heron.store import trail, users
 
 users_app = typer.Typer(
@@ -29,6 +32,16 @@ app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(automation_app, name="automation")
 app.add_typer(jobs_app, name="jobs")
+
+
+def _public_url_set() -> bool:
+    """Whether HERON_PUBLIC_URL is set, in the environment or the config file."""
+    if os.environ.get("HERON_PUBLIC_URL"):
+        return True
+    try:
+        return "public_url" in load_settings().model_fields_set
+    except ConfigError:
+        return False
 
 
 def _admin_or_bootstrap(heron: Any) -> Any:
@@ -276,13 +289,27 @@ def serve(
         ),
     ] = True,
 ) -> None:
-    """Serve the REST API and the activity feed, and run the scheduled jobs."""
+    """Serve the REST API and the activity feed, and run the scheduled jobs. Links in
+    records and mail use HERON_PUBLIC_URL, or else this host and port."""
     import uvicorn
 
     from heron.api.app import create_app
 
-    with _heron() as heron:
+    overrides = {}
+    if not _public_url_set():
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        shown = f"[{shown}]" if ":" in shown else shown
+        overrides["public_url"] = f"http://{shown}:{port}"
+    with _heron(**overrides) as heron:
         jobs = scheduler.Scheduler(heron) if scheduler_on else None
+        output.errors.print(
+            f"heron {heron.settings.public_url}: the API under /api/v1 (the OpenAPI "
+            f"document at /openapi.json), the activity feed at {heron.feed_base} "
+            f"(tenant {heron.feed.tenant}); scheduled jobs "
+            + ("on" if jobs else "off")
+            + "; requests are logged with --log-level INFO",
+            soft_wrap=True,
+        )
         if jobs is not None:
             jobs.start()
         try:

@@ -75,8 +75,9 @@ def _print(result: dict[str, Any]) -> None:
         )
         first = pending[0]["id"]
         output.console.print(
-            "Next: decisions are made by heron users. Add yourself with `heron users "
-            "add NAME --role approver` and `export HERON_TOKEN=` the token it prints, "
+            "Next: decisions are made by heron users. Add yourself, the first admin, "
+            "with `heron users add NAME --role admin` and `export HERON_TOKEN=` the "
+            "token it prints, "
             f'then approve one with `heron actions approve {first} --comment "confirmed '
             f'phish"`, undo it with `heron actions undo {first}`, or reject with '
             "`heron actions reject ID`. `heron serve` offers the same over the REST API."

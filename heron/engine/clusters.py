@@ -51,6 +51,7 @@ from heron.store.models import row_key, utcnow
 
 # The name findings made by clusters carry, where analyzers carry theirs.
 NAME = "clusters"
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 SIMILARITY = "similarity"
 INDICATOR = "indicator"
 # Similarity keys whose members share content with the investigated message.
@@ -119,7 +120,8 @@ def specs_for(
             specs.append(
                 Spec(INDICATOR, "url", entity.value, replace(base, url=entity.value))
             )
-        elif entity.type is EntityType.FILE:
+        elif entity.type is EntityType.FILE and entity.value != EMPTY_SHA256:
+            # The empty file's hash is every empty attachment's: it names no file.
             specs.append(
                 Spec(
                     INDICATOR,

@@ -1600,7 +1600,8 @@ class Heron:
         for file_hash in session.scalars(
             select(m.MessageFile.sha256).where(m.MessageFile.message_sha256 == sha256)
         ):
-            found.add(EntityRef(EntityType.FILE, file_hash))
+            if file_hash != clusters.EMPTY_SHA256:  # every empty attachment's hash
+                found.add(EntityRef(EntityType.FILE, file_hash))
         if row.sending_ip:
             found.add(EntityRef(EntityType.IP, row.sending_ip))
         return found

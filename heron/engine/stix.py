@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from heron.engine.activity import Feed
+from heron.engine.clusters import EMPTY_SHA256
 from heron.store import models as m
 
 JUDGED = ("malicious", "suspicious")
@@ -75,7 +76,7 @@ def bundle(
     indicators = []
     for row in rows:
         pattern = _pattern(row.type, row.value)
-        if pattern is None:
+        if pattern is None or row.value == EMPTY_SHA256:
             continue
         reasons = "; ".join(
             str(r.get("summary", ""))

@@ -267,8 +267,12 @@ def test_bodies_over_the_limit_are_refused_before_they_are_read(settings, tmp_pa
         heron.close()
 
 
-def test_jobs_and_whoami_read_back(client, tokens):
+def test_jobs_and_whoami_read_back(heron, client, tokens):
     me = client.get("/api/v1/whoami", headers=as_user(tokens["purger"])).json()
+    assert me.pop("tenant") == heron.feed.tenant
+    assert me.pop("activity_feed").endswith(
+        f"/api/v1.0/{heron.feed.tenant}/activity/feed"
+    )
     assert me == {
         "name": "purger",
         "role": "approver",

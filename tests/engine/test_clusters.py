@@ -425,3 +425,25 @@ def test_the_command_line_lists_and_reruns_clusters(heron, organisation, monkeyp
         assert missing.exit_code != 0 and "no " in missing.output
     shown = runner.invoke(app, ["investigations", "show", str(investigation_id)])
     assert shown.exit_code == 0 and "Clusters" in shown.output
+
+
+def test_the_empty_file_s_hash_makes_no_indicator_cluster():
+    from types import SimpleNamespace
+
+    from heron.domain.entities import EntityRef, EntityType
+    from heron.engine.clusters import EMPTY_SHA256, INDICATOR, specs_for
+
+    message = SimpleNamespace(
+        sha256="a" * 64, fingerprint="", from_address="", from_domain="",
+        sending_ip="", subject_key="", first_seen_at=None,
+    )  # fmt: skip
+    judged = [
+        EntityRef(EntityType.FILE, EMPTY_SHA256),
+        EntityRef(EntityType.FILE, "b" * 64),
+    ]
+    try:
+        specs = specs_for(message, [message.sha256], judged, set(), ())
+    except AttributeError as exc:  # a field the function reads that the stand-in lacks
+        raise AssertionError(f"the stand-in message lacks {exc}") from None
+    files = [s.value for s in specs if s.kind == INDICATOR and s.key == "file"]
+    assert files == ["b" * 64]
