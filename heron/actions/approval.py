@@ -13,7 +13,8 @@ Automation levels, per action type:
   malicious (``malicious_only``, on by default).
 
 Hard delete and recommendations are never automated: one cannot be undone, the
-other is for a person to carry out.
+other is for a person to carry out. Nor is an action a person proposed: automation
+approves what the playbook proposed, never a person's proposal in their stead.
 """
 
 from __future__ import annotations
@@ -134,6 +135,8 @@ class Rule:
             return f"the rule is for {self.action_type}, not {action.type}"
         if action.type in NEVER_AUTOMATED or action.params.get("recommendation"):
             return f"{action.type} is never automatic"
+        if action.proposed_by:
+            return f"{action.proposed_by} proposed it: a person decides it"
         copies = len(action.params.get("copies", []))
         if self.max_copies is not None and copies > self.max_copies:
             return f"{copies} copies, over the rule's {self.max_copies}"

@@ -886,6 +886,13 @@ def _feed_routes(app: FastAPI, heron: Heron) -> None:
         if (error := wrong(tenant, content_type)) is not None or content_type is None:
             return error
         webhook = body.webhook.model_dump() if body and body.webhook else None
+        if webhook is not None and not _me(request).may(Permission.ADMINISTER):
+            return _feed_error(
+                403,
+                "AF20021",
+                "setting the subscription's webhook needs an admin: every collector of "
+                "the organisation shares it",
+            )
         if webhook and not activity.webhook_allowed(
             webhook["address"], heron.settings.feed_webhook_urls
         ):
@@ -902,7 +909,9 @@ def _feed_routes(app: FastAPI, heron: Heron) -> None:
                 s, me, "feed.subscription_started", "subscription", content_type,
                 detail={"webhook": (webhook or {}).get("address", "")},
             )  # fmt: skip
-            return activity.subscription_view(row)
+            return activity.subscription_view(
+                row, secrets=me.may(Permission.ADMINISTER)
+            )
 
     @app.post(f"{base}/subscriptions/stop", response_model=None)
     @needs(Permission.ADMINISTER)
@@ -924,11 +933,15 @@ def _feed_routes(app: FastAPI, heron: Heron) -> None:
 
     @app.get(f"{base}/subscriptions/list", response_model=None)
     @needs(Permission.READ)
-    def subscription_list(tenant: Tenant) -> Any:
+    def subscription_list(request: Request, tenant: Tenant) -> Any:
         if (error := wrong(tenant, None, needed=False)) is not None:
             return error
+        admin = _me(request).may(Permission.ADMINISTER)
         with heron.store.session() as s:
-            return [activity.subscription_view(r) for r in activity.subscriptions(s)]
+            return [
+                activity.subscription_view(r, secrets=admin)
+                for r in activity.subscriptions(s)
+            ]
 
     @app.get(f"{base}/subscriptions/content", response_model=None)
     @needs(Permission.READ)

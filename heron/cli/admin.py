@@ -268,6 +268,15 @@ def jobs_run(name: str) -> None:
             output.error("error:", f"{me.name} ({me.role.value}) may not run jobs")
             raise typer.Exit(1)
         outcome = scheduler.Scheduler(heron).run(name, force=True)
+        with heron.store.session() as session:
+            trail.append(
+                session,
+                me,
+                "job.run",
+                "job",
+                name[:40],
+                detail={"ran": outcome.ran, "outcome": outcome.outcome},
+            )
     if not outcome.ran:
         output.error("error:", f"job {name} is running elsewhere")
         raise typer.Exit(1)

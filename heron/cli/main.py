@@ -45,7 +45,7 @@ from heron.intel.dns_records import record_source
 from heron.intel.lists import ListEntry
 from heron.mail.sources import iter_mail
 from heron.store import repository as repo
-from heron.store import users
+from heron.store import trail, users
 from heron.store.explorer import ExploreQuery, stale_messages
 from heron.store.explorer import explore as explore_copies
 
@@ -551,6 +551,16 @@ def report(
     with _heron() as heron:
         raw = _read(file, heron)
         submissions = heron.report_all(raw, reporter=reporter, source=str(file))
+        with heron.store.session() as session:
+            for sub in submissions:
+                trail.append(
+                    session,
+                    f"local:{_login()}",
+                    "report.filed",
+                    "message",
+                    sub.sha256,
+                    detail={"reporter": sub.reporter, "source": str(file)[:500]},
+                )
         heron.process()
         shared: dict[int, dict[str, Any]] = {}
         results = [_submission_view(heron, s, shared) for s in submissions]

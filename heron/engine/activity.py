@@ -468,6 +468,12 @@ def webhook_allowed(address: str, allowed: list[str]) -> bool:
         return False
     if wanted.username is not None or wanted.password is not None:
         return False
+    segments = wanted.path.split("/")
+    lowered = wanted.path.lower()
+    if "." in segments or ".." in segments or "%2e" in lowered or "%2f" in lowered:
+        return False  # a path that a client would resolve somewhere else
+    if "\\" in wanted.path or "%5c" in lowered:
+        return False
     for prefix in allowed:
         try:
             base = urlsplit(prefix)
@@ -491,11 +497,17 @@ def _default_port(scheme: str) -> int:
     return 443 if scheme == "https" else 80
 
 
-def subscription_view(row: m.ActivitySubscription) -> dict[str, Any]:
+def subscription_view(
+    row: m.ActivitySubscription, *, secrets: bool = False
+) -> dict[str, Any]:
+    """A subscription as the feed lists it; the webhook's authId only for admins."""
+    webhook = dict(row.webhook or {})
+    if webhook and not secrets:
+        webhook["authId"] = "(hidden)" if webhook.get("authId") else ""
     return {
         "contentType": row.content_type,
         "status": row.status,
-        "webhook": row.webhook or None,
+        "webhook": webhook or None,
     }
 
 
@@ -507,7 +519,7 @@ def start_subscription(
         row = m.ActivitySubscription(content_type=content_type, webhook={})
         session.add(row)
     row.status, row.updated_by, row.updated_at = "enabled", by, utcnow()
-    if webhook is not None:
+    if webhook is not None:  # none given: the subscription keeps its webhook
         row.webhook = {**webhook, "status": "enabled"}
     session.flush()
     return row

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import smtplib
 import ssl
 import time
@@ -46,6 +47,9 @@ from heron.store.models import row_key, utcnow
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
+ADDRESS = re.compile(
+    r"[a-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?"
+)
 BATCH = 50
 OUTCOMES = {
     InvestigationStatus.NO_THREATS_FOUND.value: "no threat was found in it.",
@@ -142,7 +146,7 @@ def _enqueue_feedback(
     ).all()
     for report in reports:
         reporter = report.reporter.strip().lower()
-        if "@" not in reporter or is_outside(reporter, own):
+        if not plausible_address(reporter) or is_outside(reporter, own):
             continue
         message = session.get(m.Message, report.message_sha256)
         fields = {
@@ -279,12 +283,24 @@ class Channels:
         mail = EmailMessage()
         mail["From"], mail["To"] = smtp.sender, note.target
         if note.event == "reporter.feedback":
-            mail["Subject"] = str(note.payload.get("subject", ""))[:500]
+            mail["Subject"] = _one_line(str(note.payload.get("subject", "")))
             mail.set_content(str(note.payload.get("body", "")))
         else:
-            mail["Subject"] = _team_subject(note)
+            mail["Subject"] = _one_line(_team_subject(note))
             mail.set_content(_team_body(note))
         _send_mail(smtp, mail)
+
+
+def _one_line(text: str) -> str:
+    """A header value: every line or paragraph separator and control character
+    becomes a space (subjects come from mail, which attackers write)."""
+    return "".join(" " if not c.isprintable() else c for c in text)[:500].strip()
+
+
+def plausible_address(address: str) -> bool:
+    """An address heron may send to: one @, no spaces, controls, quotes, brackets,
+    separators or trailing dot."""
+    return bool(ADDRESS.fullmatch(address))
 
 
 def _team_subject(note: m.Notification) -> str:
@@ -354,12 +370,7 @@ def deliver(
             note.attempts += 1
             try:
                 send(note)
-            except (
-                OSError,
-                httpx.HTTPError,
-                smtplib.SMTPException,
-                ConfigError,
-            ) as exc:
+            except Exception as exc:  # one bad notification must not block the rest
                 note.last_error = f"{type(exc).__name__}: {exc}"[:2000]
                 if note.attempts >= MAX_ATTEMPTS:
                     note.status = "failed"

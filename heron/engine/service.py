@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from heron import analyzers
 from heron.actions import approval
 from heron.actions import service as actions
+from heron.actions.types import ACTION_TYPES
 from heron.analyzers import Lookups
 from heron.analyzers.indicators import message_entities
 from heron.analyzers.lexicon import FREEMAIL, HostLists
@@ -918,9 +919,16 @@ class Heron:
             own = {organisational_domain(d) for d in self.org_domains(session)}
             if organisational_domain(entry.value) in own:
                 raise InvalidInput(f"{entry.value} is the organisation's own domain")
+            if is_public_suffix(entry.value):
+                raise InvalidInput(
+                    f"{entry.value} is a public suffix: anyone registers names under it"
+                )
         if entry.kind == "ip" and "/" in entry.value:
             network = ipaddress.ip_network(entry.value, strict=False)
             widest = 8 if network.version == 4 else 32
+            mapped = ipaddress.IPv6Network("::ffff:0:0/96")
+            if isinstance(network, ipaddress.IPv6Network) and network.subnet_of(mapped):
+                widest = 96 + 8  # IPv4 in IPv6 form: as wide as its IPv4 part
             if network.prefixlen < widest:
                 raise InvalidInput(
                     f"{entry.value} is wider than /{widest}: it would take in "
@@ -990,10 +998,14 @@ class Heron:
             return token
 
     def disable_user(self, name: str, *, by: str | Principal) -> int:
-        """Disable a person and revoke their tokens; returns how many were revoked."""
+        """Disable a person and revoke their tokens; returns how many were revoked.
+        The last active admin stays: the audit record is written first, which makes
+        two admins disabling each other at once wait for one another."""
         with self.store.session() as session:
             actor = self._require(session, by, Permission.ADMINISTER)
             row = users.get_user(session, name)
+            trail.append(session, actor, "user.disabled", "user", row.name)
+            session.refresh(row)
             if (
                 row.role == "admin"
                 and row.disabled_at is None
@@ -1005,13 +1017,11 @@ class Heron:
             if row.disabled_at is None:
                 row.disabled_at = utcnow()
             revoked = users.revoke_tokens(session, row)
-            trail.append(
-                session,
-                actor,
-                "user.disabled",
-                "user",
-                name,
-                detail={"tokens_revoked": revoked},
+            log.info(
+                "user %s disabled by %s: %d token(s) revoked",
+                row.name,
+                actor.name,
+                revoked,
             )
             return revoked
 
@@ -1648,6 +1658,17 @@ class Heron:
             for ref, facts in (self._load(ref) for ref in messages)
             if facts
         ]
+        gone = [ref for ref in messages if ref not in {r for r, _ in loaded}]
+        if gone:
+            with self.store.session() as session:
+                repo.add_log(
+                    session,
+                    investigation_id,
+                    "Read messages",
+                    "failed",
+                    f"{len(gone)} message(s) cannot be examined: retention purged "
+                    "their raw bytes (their facts and copies remain in the explorer)",
+                )
         # Investigations are the runner's tasks; their steps run inside them.
         runs = run_steps(playbook, loaded, lookups)
 
@@ -1678,7 +1699,10 @@ class Heron:
         self.store.retrying(record)
 
     def _load(self, ref: EntityRef) -> tuple[EntityRef, MessageFacts | None]:
-        raw = self.store.blobs.get(ref.value)
+        try:
+            raw = self.store.blobs.get(ref.value)
+        except NotFoundError:
+            return ref, None  # retention purged its bytes; the run logs it
         facts = parse_message(raw, self.limits)
         if self.records is not None:
             facts = replace(facts, verification=verify(raw, facts, self.records))
@@ -2257,6 +2281,11 @@ class Heron:
     ) -> list[tuple[int, str]]:
         """Approve or reject every pending action of one type in an investigation;
         returns each action's id with its outcome (its status, or why not)."""
+        if action_type not in ACTION_TYPES:
+            raise NotFoundError(
+                f"no action type {action_type[:40]!r}; known: "
+                f"{', '.join(sorted(ACTION_TYPES))}"
+            )
         with self.store.session() as session:
             _investigation(session, investigation_id)
             self.person(session, by)
@@ -2278,8 +2307,8 @@ class Heron:
                     else self.reject(action_id, by=by, comment=comment)
                 )
                 outcomes.append((action_id, done.status))
-            except PermissionDenied:
-                raise
+            except PermissionDenied as exc:  # this one only (purge, two-person rule)
+                outcomes.append((action_id, f"refused: {exc}"))
             except ActionError as exc:
                 outcomes.append((action_id, f"not decided: {exc}"))
         return outcomes

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import uuid
 from typing import Any
 
@@ -21,6 +22,8 @@ from sqlalchemy.orm import Session
 from heron.engine.activity import Feed
 from heron.engine.clusters import EMPTY_SHA256
 from heron.store import models as m
+
+log = logging.getLogger(__name__)
 
 JUDGED = ("malicious", "suspicious")
 MAX_INDICATORS = 5000
@@ -83,8 +86,8 @@ def bundle(
             for r in (row.reasons or [])
             if isinstance(r, dict)
         )
-        indicators.append(
-            stix2.Indicator(
+        try:
+            indicator = stix2.Indicator(
                 id=_id("indicator", investigation.id, row.type, row.value),
                 created_by_ref=creator.id,
                 name=f"{row.type} {row.value[:200]}",
@@ -100,7 +103,11 @@ def bundle(
                 labels=[row.verdict],
                 allow_custom=False,
             )
-        )
+        except (stix2.exceptions.STIXError, ValueError) as exc:
+            log.warning("investigation %s: %s %s left out of STIX: %s",
+                        investigation.id, row.type, row.value[:80], exc)  # fmt: skip
+            continue
+        indicators.append(indicator)
     objects: list[Any] = [creator, *indicators]
     if indicators:
         objects.append(

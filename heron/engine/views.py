@@ -43,6 +43,7 @@ def investigation_summary(session: Session, row: m.Investigation) -> dict[str, A
         "created_at": _time(row.created_at),
         "updated_at": _time(row.updated_at),
         "ended_at": _time(row.ended_at),
+        "purged_at": _time(row.purged_at),
     }
 
 

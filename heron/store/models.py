@@ -318,6 +318,8 @@ class Investigation(Base):
     ended_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
     # Who started it: a person's name for a manual investigation, else "" (an alert).
     started_by: Mapped[str] = mapped_column(SafeString(255), default="")
+    # When retention deleted what it held; the row stays, so its id is never reused.
+    purged_at: Mapped[datetime | None] = mapped_column(default=None, nullable=True)
 
 
 class Alert(Base):

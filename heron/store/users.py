@@ -21,7 +21,9 @@ from heron.store import models as m
 from heron.store.models import utcnow
 
 TOKEN_PREFIX = "heron_"
-NAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
+# Letters and digits, with single '.', '_', '@' or '-' between them: no name ends in
+# punctuation or doubles it, so none imitates another ("approver.", "system.").
+NAME = re.compile(r"^(?=.{1,64}$)[a-z0-9]+(?:[._@-][a-z0-9]+)*$")
 # Names the audit trail uses for principals that are not people.
 RESERVED = frozenset({"system", "automation", "heron", "unknown", "local"})
 MAX_TOKEN = 256
@@ -36,8 +38,8 @@ def check_name(name: str) -> str:
     name = name.strip().lower()
     if not NAME.match(name):
         raise InvalidInput(
-            f"user name {name[:80]!r}: use 1 to 64 letters, digits, '.', '_', '@' or "
-            "'-', starting with a letter or digit"
+            f"user name {name[:80]!r}: use 1 to 64 letters and digits, with single "
+            "'.', '_', '@' or '-' between them"
         )
     if name in RESERVED:
         raise InvalidInput(f"user name {name!r} is reserved for heron's own records")

@@ -287,3 +287,192 @@ def test_a_changed_time_column_breaks_the_chain(heron):
         )
     with heron.store.session() as session:
         assert "occurred_at" in " ".join(trail.verify(session).problems)
+
+
+def test_a_path_that_climbs_out_of_an_allowed_webhook_is_refused():
+    allowed = ["http://127.0.0.1:34181/feed/"]
+    for address in (
+        "http://127.0.0.1:34181/feed/../admin",
+        "http://127.0.0.1:34181/feed/%2e%2e/admin",
+        "http://127.0.0.1:34181/feed/./x",
+        "http://127.0.0.1:34181/feed/a%2fb",
+    ):
+        assert not activity.webhook_allowed(address, allowed), address
+    assert activity.webhook_allowed("http://127.0.0.1:34181/feed/siem", allowed)
+
+
+def test_only_an_admin_sets_the_shared_webhook_and_readers_never_see_its_secret(
+    heron, client, tokens
+):
+    heron.settings.feed_webhook_urls.append("https://siem.example.org/hook")
+    root = f"{feed_root(heron)}/subscriptions"
+    body = {"webhook": {"address": "https://siem.example.org/hook", "authId": "s3cret"}}
+    params = {"contentType": "Audit.General"}
+    by_reader = client.post(
+        f"{root}/start", params=params, json=body, headers=as_user(tokens["reader"])
+    )
+    assert by_reader.status_code == 403
+    by_admin = client.post(
+        f"{root}/start", params=params, json=body, headers=as_user(tokens["admin"])
+    )
+    assert by_admin.json()["webhook"]["authId"] == "s3cret"
+    # A collector starting again without a webhook keeps the admin's.
+    again = client.post(
+        f"{root}/start", params=params, headers=as_user(tokens["reader"])
+    )
+    assert again.json()["webhook"]["address"] == "https://siem.example.org/hook"
+    listed = client.get(f"{root}/list", headers=as_user(tokens["reader"])).json()
+    assert listed[0]["webhook"]["authId"] == "(hidden)"
+
+
+def test_user_names_that_imitate_others_are_refused(heron, client, tokens):
+    admin = as_user(tokens["admin"])
+    for name in (
+        "approver.",
+        "approver..",
+        "approver-",
+        "admin1@",
+        "system.",
+        ".x",
+        "a..b",
+    ):
+        response = client.post(
+            "/api/v1/users", headers=admin, json={"name": name, "role": "reader"}
+        )
+        assert response.status_code == 422, name
+    ok = client.post(
+        "/api/v1/users", headers=admin, json={"name": "j.doe", "role": "reader"}
+    )
+    assert ok.status_code == 201
+
+
+def test_lists_refuse_public_suffixes_and_all_of_ipv4_in_ipv6_form(
+    heron, client, tokens
+):
+    approver = as_user(tokens["approver"])
+    for body in (
+        {"list": "block", "kind": "domain", "value": "co.uk"},
+        {"list": "block", "kind": "ip", "value": "::ffff:0:0/96"},
+        {"list": "block", "kind": "ip", "value": "0.0.0.0/1"},
+    ):
+        response = client.post("/api/v1/lists", headers=approver, json=body)
+        assert response.status_code == 422, body
+    narrow = {"list": "block", "kind": "ip", "value": "::ffff:203.0.113.0/120"}
+    assert (
+        client.post("/api/v1/lists", headers=approver, json=narrow).status_code == 201
+    )
+
+
+def test_automation_never_decides_what_a_person_proposed(heron, organisation):
+    from tests.factories import staff
+
+    staff(heron)
+    heron.set_automation(
+        "block_domain", "automatic", {"malicious_only": False}, by="admin"
+    )
+    heron.report(sample("payroll"), reporter="alice@example.org", unwrap=False)
+    [investigation_id] = heron.process()
+    action = heron.propose_block_domain(
+        investigation_id, "payroll-example.test", by="analyst"
+    )
+    assert heron.automate(investigation_id) == []
+    with heron.store.session() as session:
+        from heron.store import models as m
+
+        assert session.get(m.Action, action.id).status == "pending"
+
+
+def test_bulk_decisions_report_each_refusal_and_unknown_types(
+    heron, client, tokens, organisation
+):
+    heron.report(sample("payroll"), reporter="alice@example.org", unwrap=False)
+    [investigation_id] = heron.process()
+    url = f"/api/v1/investigations/{investigation_id}/actions"
+    soft = client.get(f"{url}/pending", headers=as_user(tokens["reader"])).json()
+    soft_id = next(a["id"] for a in soft if a["type"] == "soft_delete")
+    client.post(
+        url,
+        headers=as_user(tokens["analyst"]),
+        json={"type": "hard_delete", "after": soft_id},
+    )
+    bulk = client.post(
+        f"{url}/approve",
+        headers=as_user(tokens["approver"]),
+        json={"type": "hard_delete"},
+    )
+    assert bulk.status_code == 200
+    assert all(o["outcome"].startswith("refused") for o in bulk.json())
+    unknown = client.post(
+        f"{url}/approve", headers=as_user(tokens["approver"]), json={"type": "nosuch"}
+    )
+    assert unknown.status_code == 404
+
+
+def test_two_admins_disabling_each_other_at_once_leave_one(heron):
+    import threading
+
+    from heron.errors import HeronError
+    from tests.factories import staff
+
+    staff(heron, admin2=("admin", False))
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def disable(by: str, whom: str) -> None:
+        barrier.wait()
+        try:
+            heron.disable_user(whom, by=by)
+            outcomes.append("done")
+        except HeronError:
+            outcomes.append("refused")
+
+    threads = [
+        threading.Thread(target=disable, args=("admin", "admin2")),
+        threading.Thread(target=disable, args=("admin2", "admin")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    from heron.store import users
+
+    with heron.store.session() as session:
+        assert users.active_admins(session) == 1, outcomes
+
+
+def test_a_hostile_subject_or_reporter_never_blocks_the_notifications(settings):
+    from heron.config import SmtpSettings
+    from heron.engine import notify
+    from heron.engine.service import Heron
+    from heron.store import models as m
+
+    heron = Heron(settings.model_copy(update={
+        "smtp": SmtpSettings(host="127.0.0.1", port=1, tls="none", sender="h@example.org"),
+        "reporter_feedback": True,
+    }))  # fmt: skip
+    try:
+        with heron.store.session() as session:
+            session.add(m.Notification(
+                key="a" * 40, channel="email", target="alice@example.org",
+                event="reporter.feedback",
+                payload={"subject": "Invoice\u2028due\r\nBcc: x@example.org", "body": "b"},
+            ))  # fmt: skip
+            session.add(m.Notification(
+                key="b" * 40, channel="email", target="bob@example.org",
+                event="reporter.feedback", payload={"subject": "fine", "body": "b"},
+            ))  # fmt: skip
+        sent: list[str] = []
+
+        def send(note: m.Notification) -> None:
+            if note.target.startswith("alice"):
+                raise ValueError("Header values may not contain linefeed")
+            sent.append(note.target)
+
+        result = notify.deliver(heron.store.session, send)
+        assert sent == ["bob@example.org"] and result.failed == 1
+        assert notify._one_line("Invoice\u2028due\r\nBcc: x") == "Invoice due  Bcc: x"
+        assert not notify.plausible_address("evil\r\nbcc:x@example.org")
+        assert not notify.plausible_address("dave@example.org.")
+        assert not notify.plausible_address("evil(@example.org")
+    finally:
+        heron.close()

@@ -272,7 +272,11 @@ def test_retention_purges_old_raw_mail_and_finished_investigations(settings):
         outcome = Scheduler(heron).run("retention", force=True)
         assert outcome.outcome == "completed", outcome.detail
         with heron.store.session() as session:
-            assert session.get(m.Investigation, investigation_id) is None
+            kept = session.get(m.Investigation, investigation_id)
+            assert kept.purged_at is not None  # the row stays: its id is not reused
+            assert not session.scalars(
+                select(m.Action).where(m.Action.investigation_id == investigation_id)
+            ).all()
             assert all(
                 session.get(m.Message, sha).raw_purged_at is not None for sha in shas
             )

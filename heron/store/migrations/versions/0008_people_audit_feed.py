@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("proposed_by", sa.String(255), nullable=False, server_default=""),
     )
     op.add_column("messages", _when("raw_purged_at", nullable=True))
+    op.add_column("investigations", _when("purged_at", nullable=True))
     op.create_table(
         "users",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -174,6 +175,7 @@ def downgrade() -> None:
         "users",
     ):
         op.drop_table(table)
+    op.drop_column("investigations", "purged_at")
     op.drop_column("messages", "raw_purged_at")
     op.drop_column("actions", "proposed_by")
     op.drop_column("investigations", "started_by")
