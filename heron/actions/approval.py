@@ -19,7 +19,7 @@ approves what the playbook proposed, never a person's proposal in their stead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -183,7 +183,6 @@ class Decision:
     by: Principal
     two_person_rule: bool = False
     rule: Rule | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def check_decision(session: Session, action: m.Action, decision: Decision) -> None:

@@ -898,10 +898,17 @@ def _describe(action: m.Action) -> str:
     return f"action {action.id} ({what}, {action.target_type} {action.target[:64]})"
 
 
-def _counts(targets: list[dict[str, Any]]) -> dict[str, int]:
+def outcome_counts(targets: list[dict[str, Any]]) -> dict[str, int]:
+    """How many targets ended in each outcome (done, not found, failed...)."""
     counts: dict[str, int] = {}
     for target in targets:
-        counts[str(target.get("status"))] = counts.get(str(target.get("status")), 0) + 1
+        status = str(target.get("status", ""))
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def _counts(targets: list[dict[str, Any]]) -> dict[str, int]:
+    counts = outcome_counts(targets)
     return {"targets": len(targets), **{f"outcome_{k}": v for k, v in counts.items()}}
 
 

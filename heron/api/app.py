@@ -35,6 +35,7 @@ from starlette.concurrency import run_in_threadpool
 
 from heron import __version__
 from heron.actions import approval
+from heron.actions.service import outcome_counts
 from heron.api.security import PUBLIC, Guard, needs, permission_of
 from heron.domain.playbooks import PLAYBOOKS
 from heron.domain.policies import BUILTIN_POLICIES
@@ -112,7 +113,7 @@ class QueryBody(Strict):
     ] = []
 
     def query(self, limit: int = explorer.DEFAULT_LIMIT) -> explorer.ExploreQuery:
-        data = self.model_dump(exclude_defaults=True)
+        data = self.model_dump(exclude_defaults=True, exclude={"limit"})
         for name in ("since", "until"):
             if name in data:
                 data[name] = data[name].isoformat()
@@ -121,13 +122,6 @@ class QueryBody(Strict):
 
 class ExplorerQuery(QueryBody):
     limit: Annotated[int, Field(ge=1, le=explorer.MAX_LIMIT)] = 100
-
-    def query(self, limit: int = explorer.DEFAULT_LIMIT) -> explorer.ExploreQuery:
-        data = self.model_dump(exclude_defaults=True, exclude={"limit"})
-        for name in ("since", "until"):
-            if name in data:
-                data[name] = data[name].isoformat()
-        return explorer.ExploreQuery.from_dict({**data, "limit": limit})
 
 
 class ListBody(Strict):
@@ -202,10 +196,7 @@ def _csv(rows: list[dict[str, Any]], columns: list[str], name: str) -> Response:
 
 def _outcomes(targets: list[dict[str, Any]]) -> str:
     """Targets per outcome, as "done 3; failed 1"."""
-    counts: dict[str, int] = {}
-    for target in targets:
-        status = str(target.get("status", ""))
-        counts[status] = counts.get(status, 0) + 1
+    counts = outcome_counts(targets)
     return "; ".join(f"{k} {v}" for k, v in sorted(counts.items()))
 
 

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from heron.domain.roles import Principal, PrincipalKind
@@ -446,10 +446,6 @@ def blob_view(feed: Feed, blob: m.ActivityBlob, base: str) -> dict[str, Any]:
             "%Y-%m-%dT%H:%M:%S.%fZ"
         ),
     }
-
-
-def record_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(m.ActivityRecord)) or 0
 
 
 # -- subscriptions ---------------------------------------------------------------

@@ -89,21 +89,7 @@ def investigation_detail(session: Session, investigation_id: int) -> dict[str, A
             .order_by(m.Action.id)
         )
     ]
-    detail["log"] = [
-        {
-            "step": e.step,
-            "status": e.status,
-            "started_at": _time(e.started_at),
-            "ended_at": _time(e.ended_at),
-            "summary": e.summary,
-            "findings": e.findings_count,
-        }
-        for e in session.scalars(
-            select(m.LogEntry)
-            .where(m.LogEntry.investigation_id == investigation_id)
-            .order_by(m.LogEntry.id)
-        )
-    ]
+    detail["log"] = log_of(session, investigation_id)
     detail["warnings"] = [
         {"source": w.source, "code": w.code, "where": w.location, "message": w.message}
         for w in session.scalars(
